@@ -1,0 +1,102 @@
+package io.apilb.core.backend;
+
+import java.util.EnumMap;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * Live counters of one backend. Written from every proxy event loop without locks
+ * ({@link LongAdder}s), read by metrics and the admin API.
+ */
+public final class BackendStats {
+    private final AtomicInteger active = new AtomicInteger();
+    private final AtomicInteger maxActive = new AtomicInteger();
+    private final LongAdder total = new LongAdder();
+    private final LongAdder bytesIn = new LongAdder();
+    private final LongAdder bytesOut = new LongAdder();
+    private final EnumMap<ConnectFailure, LongAdder> connectFailures = new EnumMap<>(ConnectFailure.class);
+
+    BackendStats() {
+        for (ConnectFailure f : ConnectFailure.values()) {
+            connectFailures.put(f, new LongAdder());
+        }
+    }
+
+    /** Counts a connection from the moment its backend is chosen, so leastconn sees dials in flight. */
+    public void connectionOpened() {
+        total.increment();
+        int now = active.incrementAndGet();
+        int max;
+        while (now > (max = maxActive.get())) {
+            if (maxActive.compareAndSet(max, now)) {
+                break;
+            }
+        }
+    }
+
+    /** Undoes {@link #connectionOpened()} when the connection ends or its dial fails. */
+    public void connectionClosed() {
+        active.decrementAndGet();
+    }
+
+    /** Bytes sent from clients to this backend. */
+    public void addBytesIn(long n) {
+        bytesIn.add(n);
+    }
+
+    /** Bytes sent from this backend to clients. */
+    public void addBytesOut(long n) {
+        bytesOut.add(n);
+    }
+
+    void connectFailed(ConnectFailure reason) {
+        connectFailures.get(reason).increment();
+    }
+
+    /** Connections open now. */
+    public int active() {
+        return active.get();
+    }
+
+    /** The most connections open at once since start. */
+    public int maxActive() {
+        return maxActive.get();
+    }
+
+    /** Connections established since start. */
+    public long total() {
+        return total.sum();
+    }
+
+    /** Bytes from clients to the backend. */
+    public long bytesIn() {
+        return bytesIn.sum();
+    }
+
+    /** Bytes from the backend to clients. */
+    public long bytesOut() {
+        return bytesOut.sum();
+    }
+
+    /** Failed dials for one reason. */
+    public long connectFailures(ConnectFailure reason) {
+        return connectFailures.get(reason).sum();
+    }
+
+    /** Failed dials, all reasons. */
+    public long connectFailures() {
+        long sum = 0;
+        for (LongAdder a : connectFailures.values()) {
+            sum += a.sum();
+        }
+        return sum;
+    }
+
+    /** Failed dials by reason, a copy. */
+    public Map<ConnectFailure, Long> connectFailuresByReason() {
+        EnumMap<ConnectFailure, Long> copy = new EnumMap<>(ConnectFailure.class);
+        connectFailures.forEach((k, v) -> copy.put(k, v.sum()));
+        return copy;
+    }
+}
