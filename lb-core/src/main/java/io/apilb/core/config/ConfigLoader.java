@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.io.StringReader;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -60,10 +61,12 @@ public final class ConfigLoader {
             text = Files.readString(file, StandardCharsets.UTF_8);
         } catch (NoSuchFileException e) {
             throw fail(source, "no such file");
+        } catch (AccessDeniedException e) {
+            throw fail(source, "permission denied");
         } catch (CharacterCodingException e) {
             throw fail(source, "not UTF-8 text");
         } catch (IOException e) {
-            throw fail(source, "cannot read the file: " + e);
+            throw fail(source, "cannot read the file: " + e.getMessage());
         }
         Path dir = file.toAbsolutePath().getParent();
         return parse(text, source, env, dir);
