@@ -123,6 +123,11 @@ public final class ConfigLoader {
     /** SnakeYAML's problem text and line, without its multi-line excerpt of the file. */
     private static String syntaxError(MarkedYAMLException e) {
         String problem = e.getProblem() != null ? e.getProblem() : e.getContext();
+        // Some problems only make sense after their context: "expected a single document in the
+        // stream, but found another document".
+        if (problem != null && problem.startsWith("but ") && e.getContext() != null) {
+            problem = e.getContext() + ", " + problem;
+        }
         String where = e.getProblemMark() != null ? " (line " + (e.getProblemMark().getLine() + 1) + ")" : "";
         return "YAML syntax: " + problem + where;
     }

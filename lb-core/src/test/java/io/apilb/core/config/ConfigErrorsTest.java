@@ -154,6 +154,10 @@ class ConfigErrorsTest {
                          path: /readyz
                         """,
                         List.of("YAML syntax: expected <block end>, but found '<block mapping start>' (line 8)")),
+                arguments("two documents in one file", VALID + "---\nretries: 3\n",
+                        List.of("YAML syntax: expected a single document in the stream, but found another document (line 6)")),
+                arguments("a Java type tag", VALID + "health: !!java.io.File {}\n",
+                        List.of("YAML syntax: Global tag is not allowed: tag:yaml.org,2002:java.io.File (line 6)")),
                 arguments("health timeout longer than interval", VALID + "health: { interval: 2s, timeout: 3s }\n",
                         List.of("health.timeout: 3s (expected: <= health.interval, 2s) (line 6)")),
                 arguments("client cert without key", VALID + "health: { tls: { cert: probe.crt } }\n",
