@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.io.StringReader;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -60,10 +61,12 @@ public final class ConfigLoader {
             text = Files.readString(file, StandardCharsets.UTF_8);
         } catch (NoSuchFileException e) {
             throw fail(source, "no such file");
+        } catch (AccessDeniedException e) {
+            throw fail(source, "permission denied");
         } catch (CharacterCodingException e) {
             throw fail(source, "not UTF-8 text");
         } catch (IOException e) {
-            throw fail(source, "cannot read the file: " + e);
+            throw fail(source, "cannot read the file: " + e.getMessage());
         }
         Path dir = file.toAbsolutePath().getParent();
         return parse(text, source, env, dir);
@@ -120,6 +123,11 @@ public final class ConfigLoader {
     /** SnakeYAML's problem text and line, without its multi-line excerpt of the file. */
     private static String syntaxError(MarkedYAMLException e) {
         String problem = e.getProblem() != null ? e.getProblem() : e.getContext();
+        // Some problems only make sense after their context: "expected a single document in the
+        // stream, but found another document".
+        if (problem != null && problem.startsWith("but ") && e.getContext() != null) {
+            problem = e.getContext() + ", " + problem;
+        }
         String where = e.getProblemMark() != null ? " (line " + (e.getProblemMark().getLine() + 1) + ")" : "";
         return "YAML syntax: " + problem + where;
     }

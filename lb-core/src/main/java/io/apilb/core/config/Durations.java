@@ -29,11 +29,11 @@ final class Durations {
         }
         if (BARE_NUMBER.matcher(t).matches()) {
             // "30" is as likely to mean seconds as milliseconds; guessing would be a silent error.
-            throw new IllegalArgumentException(ValueType.quote(text) + " needs a unit (expected: " + EXPECTED + ")");
+            throw ValueType.wrong(ValueType.quote(text) + " needs a unit", EXPECTED);
         }
         Matcher m = FORM.matcher(t);
         if (t.isEmpty() || !m.matches()) {
-            throw new IllegalArgumentException(ValueType.quote(text) + " (expected: " + EXPECTED + ")");
+            throw ValueType.wrong(ValueType.quote(text), EXPECTED);
         }
         try {
             return Duration.ofHours(number(m.group(1)))
@@ -41,7 +41,7 @@ final class Durations {
                     .plusSeconds(number(m.group(3)))
                     .plusMillis(number(m.group(4)));
         } catch (ArithmeticException e) {
-            throw new IllegalArgumentException(ValueType.quote(text) + " is too long (expected: " + EXPECTED + ")");
+            throw ValueType.wrong(ValueType.quote(text) + " is too long", EXPECTED);
         }
     }
 

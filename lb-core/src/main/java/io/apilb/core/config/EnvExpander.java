@@ -10,6 +10,7 @@ import java.util.regex.Pattern;
  * {@code a$b} needs no escaping. A variable that is set but empty counts as set, as in a shell.
  */
 final class EnvExpander {
+    private static final String REFERENCE_FORM = "${NAME} or ${NAME:-default}";
     private static final Pattern VARIABLE_NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
 
     private final Function<String, String> env;
@@ -39,8 +40,8 @@ final class EnvExpander {
             } else if (text.charAt(i + 1) == '{') {
                 int close = text.indexOf('}', i + 2);
                 if (close < 0) {
-                    throw new IllegalArgumentException(
-                            "unclosed \"${\" in " + ValueType.quote(text) + " (expected: ${NAME} or ${NAME:-default})");
+                    // The text is not quoted back: it may be a secret.
+                    throw ValueType.wrong("unclosed \"${\"", REFERENCE_FORM);
                 }
                 out.append(resolve(text.substring(i + 2, close)));
                 i = close + 1;
@@ -56,8 +57,8 @@ final class EnvExpander {
         int sep = reference.indexOf(":-");
         String name = sep < 0 ? reference : reference.substring(0, sep);
         if (!VARIABLE_NAME.matcher(name).matches()) {
-            throw new IllegalArgumentException(ValueType.quote("${" + reference + "}")
-                    + " is not a variable reference (expected: ${NAME} or ${NAME:-default})");
+            throw ValueType.wrong(ValueType.quote("${" + reference + "}") + " is not a variable reference",
+                    REFERENCE_FORM);
         }
         String value = env.apply(name);
         if (value != null) {

@@ -37,6 +37,14 @@ final class Problems {
         error(path, line(path), message);
     }
 
+    /**
+     * Marks the value at {@code path} as unusable without an error of its own: its enclosing
+     * section is already reported, and the placeholder standing in for it must not trip other rules.
+     */
+    void unusable(String path) {
+        failedPaths.add(path);
+    }
+
     /** True when a value at {@code path} could not be used; rules over it would only add noise. */
     boolean failed(String path) {
         return failedPaths.contains(path);

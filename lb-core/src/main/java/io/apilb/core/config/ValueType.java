@@ -29,7 +29,7 @@ record ValueType<T>(String expected, Function<String, T> parser) {
         String expected = "a non-empty text";
         return new ValueType<>(expected, t -> {
             if (t.isBlank()) {
-                throw new IllegalArgumentException("empty (expected: " + expected + ")");
+                throw wrong("empty", expected);
             }
             return t;
         });
@@ -39,7 +39,7 @@ record ValueType<T>(String expected, Function<String, T> parser) {
         String expected = "letters, digits, '.', '_' or '-'";
         return new ValueType<>(expected, t -> {
             if (!NAME.matcher(t).matches()) {
-                throw new IllegalArgumentException(quote(t) + " (expected: " + expected + ")");
+                throw wrong(quote(t), expected);
             }
             return t;
         });
@@ -50,7 +50,7 @@ record ValueType<T>(String expected, Function<String, T> parser) {
         return new ValueType<>(expected, t -> switch (t.toLowerCase(Locale.ROOT)) {
             case "true" -> true;
             case "false" -> false;
-            default -> throw new IllegalArgumentException(quote(t) + " (expected: " + expected + ")");
+            default -> throw wrong(quote(t), expected);
         });
     }
 
@@ -59,7 +59,7 @@ record ValueType<T>(String expected, Function<String, T> parser) {
         String range = max == Integer.MAX_VALUE ? ">= " + min : min + "-" + max;
         return new ValueType<>("an integer " + range, t -> {
             if (!INTEGER.matcher(t).matches()) {
-                throw new IllegalArgumentException(quote(t) + " (expected: an integer " + range + ")");
+                throw wrong(quote(t), "an integer " + range);
             }
             long value;
             try {
@@ -68,7 +68,7 @@ record ValueType<T>(String expected, Function<String, T> parser) {
                 value = t.startsWith("-") ? Long.MIN_VALUE : Long.MAX_VALUE;
             }
             if (value < min || value > max) {
-                throw new IllegalArgumentException(t + " (expected: " + range + ")");
+                throw wrong(t, range);
             }
             return (int) value;
         });
@@ -87,7 +87,7 @@ record ValueType<T>(String expected, Function<String, T> parser) {
         return new ValueType<>(Durations.EXPECTED, t -> {
             Duration d = Durations.parse(t);
             if (d.compareTo(min) < 0 || max != null && d.compareTo(max) > 0) {
-                throw new IllegalArgumentException(t + " (expected: " + range + ")");
+                throw wrong(t, range);
             }
             return d;
         });
@@ -98,7 +98,7 @@ record ValueType<T>(String expected, Function<String, T> parser) {
         String expected = "a path starting with /";
         return new ValueType<>(expected, t -> {
             if (!t.startsWith("/") || t.chars().anyMatch(c -> c <= ' ')) {
-                throw new IllegalArgumentException(quote(t) + " (expected: " + expected + ")");
+                throw wrong(quote(t), expected);
             }
             return t;
         });
@@ -117,7 +117,7 @@ record ValueType<T>(String expected, Function<String, T> parser) {
                     return v;
                 }
             }
-            throw new IllegalArgumentException(quote(t) + " (expected: " + expected + ")");
+            throw wrong(quote(t), expected);
         });
     }
 
@@ -133,14 +133,19 @@ record ValueType<T>(String expected, Function<String, T> parser) {
         String expected = "a file name";
         return new ValueType<>(expected, t -> {
             if (t.isBlank()) {
-                throw new IllegalArgumentException("empty (expected: " + expected + ")");
+                throw wrong("empty", expected);
             }
             try {
                 return baseDir.resolve(t).normalize();
             } catch (InvalidPathException e) {
-                throw new IllegalArgumentException(quote(t) + " is not a valid file name (expected: " + expected + ")");
+                throw wrong(quote(t) + " is not a valid file name", expected);
             }
         });
+    }
+
+    /** The one message shape for a bad value: {@code <what> (expected: <form>)}. */
+    static IllegalArgumentException wrong(String what, String expected) {
+        return new IllegalArgumentException(what + " (expected: " + expected + ")");
     }
 
     static String quote(String text) {

@@ -85,6 +85,8 @@ final class YamlMap {
         if (!has(key)) {
             if (usable) {
                 problems.error(path(key), "missing (expected: " + type.expected() + ")");
+            } else {
+                problems.unusable(path(key));
             }
             return placeholder;
         }

@@ -15,13 +15,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * five valid lines, so the line numbers below count from there.
  */
 class ConfigErrorsTest {
-    private static final String VALID = """
-            listeners:
-              - name: api
-                address: 0.0.0.0:6443
-            backends:
-              - { name: m1, address: 10.0.0.11:6443 }
-            """;
+    private static final String VALID = ConfigTesting.MINIMAL;
 
     static Stream<Arguments> brokenFiles() {
         return Stream.of(
@@ -89,11 +83,12 @@ class ConfigErrorsTest {
                 arguments("text where a number belongs", VALID + "retries: two\n",
                         List.of("retries: \"two\" (expected: an integer >= 0) (line 6)")),
                 arguments("list items that are not maps", """
-                        listeners: [ "0.0.0.0:6443" ]
+                        listeners: [ "0.0.0.0:6443", "[::]:6443" ]
                         backends:
                           - { name: m1, address: 10.0.0.11:6443 }
                         """,
-                        List.of("listeners[0]: \"0.0.0.0:6443\" (expected: a map) (line 1)")),
+                        List.of("listeners[0]: \"0.0.0.0:6443\" (expected: a map) (line 1)",
+                                "listeners[1]: \"[::]:6443\" (expected: a map) (line 1)")),
                 arguments("rise of zero", VALID + "health: { rise: 0 }\n",
                         List.of("health.rise: 0 (expected: >= 1) (line 6)")),
                 arguments("weight out of range", VALID + "  - { name: m2, address: 10.0.0.12:6443, weight: 300 }\n",
@@ -135,7 +130,7 @@ class ConfigErrorsTest {
                         """,
                         List.of("admin.token: environment variable APILB_TOKEN is not set (line 7)")),
                 arguments("unclosed variable reference", VALID + "admin: { token: \"${APILB_ADMIN_TOKEN\" }\n",
-                        List.of("admin.token: unclosed \"${\" in \"${APILB_ADMIN_TOKEN\" (expected: ${NAME} or ${NAME:-default}) (line 6)")),
+                        List.of("admin.token: unclosed \"${\" (expected: ${NAME} or ${NAME:-default}) (line 6)")),
                 arguments("variable expanding to nothing", VALID + "admin: { token: \"${EMPTY}\" }\n",
                         List.of("admin.token: empty (expected: a non-empty text) (line 6)")),
                 arguments("duplicate key", VALID + """
@@ -159,6 +154,10 @@ class ConfigErrorsTest {
                          path: /readyz
                         """,
                         List.of("YAML syntax: expected <block end>, but found '<block mapping start>' (line 8)")),
+                arguments("two documents in one file", VALID + "---\nretries: 3\n",
+                        List.of("YAML syntax: expected a single document in the stream, but found another document (line 6)")),
+                arguments("a Java type tag", VALID + "health: !!java.io.File {}\n",
+                        List.of("YAML syntax: Global tag is not allowed: tag:yaml.org,2002:java.io.File (line 6)")),
                 arguments("health timeout longer than interval", VALID + "health: { interval: 2s, timeout: 3s }\n",
                         List.of("health.timeout: 3s (expected: <= health.interval, 2s) (line 6)")),
                 arguments("client cert without key", VALID + "health: { tls: { cert: probe.crt } }\n",

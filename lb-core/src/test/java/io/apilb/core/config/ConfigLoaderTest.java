@@ -1,5 +1,6 @@
 package io.apilb.core.config;
 
+import static io.apilb.core.config.ConfigTesting.MINIMAL;
 import static io.apilb.core.config.ConfigTesting.parse;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -17,14 +18,6 @@ import org.junit.jupiter.api.io.TempDir;
 
 class ConfigLoaderTest {
     private static final Path EXAMPLES = Path.of("..", "config");
-
-    private static final String MINIMAL = """
-            listeners:
-              - name: api
-                address: 0.0.0.0:6443
-            backends:
-              - { name: m1, address: 10.0.0.11:6443 }
-            """;
 
     @Test
     void loadsTheAnnotatedKubeadmExample() throws ConfigException {

@@ -13,6 +13,15 @@ final class ConfigTesting {
             "MASTER_HOST", "master1.example",
             "EMPTY", "");
 
+    /** The smallest valid file: one listener, one backend; five lines. */
+    static final String MINIMAL = """
+            listeners:
+              - name: api
+                address: 0.0.0.0:6443
+            backends:
+              - { name: m1, address: 10.0.0.11:6443 }
+            """;
+
     private ConfigTesting() {
     }
 
