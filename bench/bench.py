@@ -945,4 +945,7 @@ if __name__ == "__main__":
     try:
         main()
     finally:
+        # a second signal (Ctrl-C reaches run.sh too, which forwards TERM) must not cut cleanup short
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            signal.signal(sig, signal.SIG_IGN)
         PROCS.stop_all()
