@@ -342,6 +342,16 @@ admin: {{ enabled: false }}
 {extra}"""
 
 
+def prune_old_runs(parent, keep):
+    """Leaves the newest few run directories (their logs help explain a figure); drops the rest."""
+    try:
+        runs = sorted(d for d in os.listdir(parent) if d.startswith("run-"))
+    except FileNotFoundError:
+        return
+    for d in runs[:max(0, len(runs) - keep)]:
+        shutil.rmtree(os.path.join(parent, d), ignore_errors=True)
+
+
 class Run:
     def __init__(self, args):
         self.args = args
@@ -353,6 +363,7 @@ class Run:
         if args.idle_conns is not None:
             self.mode["idle"] = args.idle_conns
         self.work = os.path.join(HERE, "work", time.strftime("run-%Y%m%d-%H%M%S"))
+        prune_old_runs(os.path.dirname(self.work), keep=4)
         os.makedirs(self.work)
         self.cores = os.cpu_count() or 1
         self.pinned = self.cores >= 2 and not args.no_pin
@@ -925,6 +936,8 @@ def main():
                      "h1_conns": H1_CONNS, "h2_conns": H2_CONNS, "h2_streams": H2_STREAMS,
                      "bulk_conns": BULK_CONNS, "newconn_conns": NEWCONN_CONNS, "key_type": args.key_type,
                      "java_opts": args.java_opts, "apilb_extra_yaml": args.apilb_extra_yaml,
+                     "apilb_jar": None if "apilb" in run.skipped else run.jar,
+                     "repo_commit": tool_version(["git", "-C", REPO, "rev-parse", "--short", "HEAD"]),
                      "direct": "one backend (m1): wrk and h2load take a single address"},
         "skipped": run.skipped, "rounds": results, "medians": med, "ratios": rat, "errors": errors,
     }
