@@ -1,0 +1,62 @@
+package io.apilb.core.proxy;
+
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * Counters of the client side, all listeners together. Updated from the proxy event loops
+ * without locks; read by metrics and the admin API.
+ */
+public final class FrontendStats {
+    private final AtomicInteger active = new AtomicInteger();
+    private final LongAdder accepted = new LongAdder();
+    private final LongAdder rejected = new LongAdder();
+    private final LongAdder noBackend = new LongAdder();
+    private final LongAdder failOpen = new LongAdder();
+
+    /** Client connections open now. */
+    public int active() {
+        return active.get();
+    }
+
+    /** Client connections accepted since start, including those rejected at once. */
+    public long accepted() {
+        return accepted.sum();
+    }
+
+    /** Client connections closed at once because {@code limits.maxConnections} was reached. */
+    public long rejected() {
+        return rejected.sum();
+    }
+
+    /** Client connections closed because no backend could be dialled. */
+    public long noBackend() {
+        return noBackend.sum();
+    }
+
+    /** Connections routed while no backend was routable (health checks failing everywhere). */
+    public long failOpen() {
+        return failOpen.sum();
+    }
+
+    int opened() {
+        accepted.increment();
+        return active.incrementAndGet();
+    }
+
+    void closed() {
+        active.decrementAndGet();
+    }
+
+    void rejectedByLimit() {
+        rejected.increment();
+    }
+
+    void noBackendFound() {
+        noBackend.increment();
+    }
+
+    void routedFailOpen() {
+        failOpen.increment();
+    }
+}
