@@ -437,9 +437,16 @@ class Run:
             if target in self.skipped:
                 continue
             port, p, _, logfile = self.start_lb(target, "main")
-            if not wait_listening(port, p, timeout=60):
-                raise SystemExit("%s did not start:\n%s" % (target, tail(logfile)))
-            first_byte(port, timeout=30)
+            try:
+                if not wait_listening(port, p, timeout=60):
+                    raise RuntimeError("it did not listen on %s:%d" % (HOST, port))
+                first_byte(port, timeout=30)
+            except RuntimeError as e:
+                # one LB that cannot start must not cost the figures of the others
+                PROCS.stop(p)
+                self.skipped[target] = "failed to start (%s); %s:\n%s" % (e, logfile, tail(logfile, 8))
+                log("%s: SKIPPED, %s" % (target, self.skipped[target]))
+                continue
             self.lb[target] = (port, p)
             log("%s: %s:%d (pid %d, pinned to cpu %s)" % (target, HOST, port, p.pid, self.lb_cpu))
 
@@ -800,7 +807,7 @@ def print_table(run, med, rat, meta):
     print("direct = client -> one nginx backend (m1); haproxy/apilb = client -> LB -> m1..m3 round robin")
     if run.skipped:
         for t, why in run.skipped.items():
-            print("skipped %s: %s" % (t, why))
+            print("skipped %s: %s" % (t, why.splitlines()[0]))
     hdr = "%-40s %10s %10s %10s  %9s %9s %9s" % ("figure", "direct", "haproxy", "apilb",
                                                   "apilb/HAP", "HAP/dir", "apilb/dir")
     print(hdr)
