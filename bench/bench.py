@@ -557,56 +557,49 @@ def per(cpu_s, count, scale):
     return None if cpu_s is None or not count else round(cpu_s * scale / count, 3)
 
 
-def fig_h1_small(run, target, secs):
-    url = "https://%s:%d/version" % (HOST, run.port_of(target))
+def load_window(run, target, path, load):
+    """Runs load(url) against target inside a CPU window.
+
+    Returns the window's CPU figures with what every load reports (requests, errors, p50/p99,
+    LB CPU per request), the tool's raw report, and the completed requests per second.
+    """
+    url = "https://%s:%d%s" % (HOST, run.port_of(target), path)
     with Window(run, run.pid_of(target)) as w:
-        r = run_wrk(run, url, H1_CONNS, secs)
+        r = load(url)
     c = w.result()
-    return dict(c, rps=round(r["requests"] / (r["duration_us"] / 1e6), 1), p50_ms=us_to_ms(r["p50_us"]),
-                p99_ms=us_to_ms(r["p99_us"]), requests=r["requests"], errors=r["errors"],
-                lb_cpu_us_per_req=per(c["lb_cpu_s"], r["requests"], 1e6))
+    fig = dict(c, requests=r["requests"], errors=r["errors"], p50_ms=us_to_ms(r["p50_us"]),
+               p99_ms=us_to_ms(r["p99_us"]), lb_cpu_us_per_req=per(c["lb_cpu_s"], r["requests"], 1e6))
+    return fig, r, round(r["requests"] / (r["duration_us"] / 1e6), 1)
+
+
+def fig_h1_small(run, target, secs):
+    fig, _, rate = load_window(run, target, "/version", lambda url: run_wrk(run, url, H1_CONNS, secs))
+    return dict(fig, rps=rate)
 
 
 def fig_h2_small(run, target, secs):
-    url = "https://%s:%d/version" % (HOST, run.port_of(target))
-    with Window(run, run.pid_of(target)) as w:
-        r = run_h2load(run, url, H2_CONNS, H2_STREAMS, secs)
-    c = w.result()
-    return dict(c, rps=r["rps"], p50_ms=us_to_ms(r["p50_us"]), p99_ms=us_to_ms(r["p99_us"]),
-                requests=r["requests"], errors=r["errors"],
-                lb_cpu_us_per_req=per(c["lb_cpu_s"], r["requests"], 1e6))
+    fig, r, _ = load_window(run, target, "/version",
+                            lambda url: run_h2load(run, url, H2_CONNS, H2_STREAMS, secs))
+    return dict(fig, rps=r["rps"])
 
 
 def fig_bulk(run, target, secs):
-    url = "https://%s:%d/blob" % (HOST, run.port_of(target))
-    with Window(run, run.pid_of(target)) as w:
-        r = run_wrk(run, url, BULK_CONNS, secs)
-    c = w.result()
+    fig, r, _ = load_window(run, target, "/blob", lambda url: run_wrk(run, url, BULK_CONNS, secs))
     gib = r["bytes"] / float(1 << 30)
-    return dict(c, mib_s=round(r["bytes"] / float(1 << 20) / (r["duration_us"] / 1e6), 1),
-                bytes=r["bytes"], requests=r["requests"], errors=r["errors"],
-                lb_cpu_s_per_gib=None if c["lb_cpu_s"] is None or not gib else round(c["lb_cpu_s"] / gib, 3))
+    return dict(fig, mib_s=round(r["bytes"] / float(1 << 20) / (r["duration_us"] / 1e6), 1), bytes=r["bytes"],
+                lb_cpu_s_per_gib=None if fig["lb_cpu_s"] is None or not gib else round(fig["lb_cpu_s"] / gib, 3))
 
 
 def fig_newconn(run, target, secs):
-    url = "https://%s:%d/version" % (HOST, run.port_of(target))
-    with Window(run, run.pid_of(target)) as w:
-        r = run_wrk(run, url, NEWCONN_CONNS, secs, headers=("Connection: close",))
-    c = w.result()
-    return dict(c, conn_s=round(r["requests"] / (r["duration_us"] / 1e6), 1),
-                p50_ms=us_to_ms(r["p50_us"]), p99_ms=us_to_ms(r["p99_us"]),
-                connections=r["requests"], errors=r["errors"],
-                lb_cpu_us_per_conn=per(c["lb_cpu_s"], r["requests"], 1e6))
+    fig, _, rate = load_window(run, target, "/version",
+                               lambda url: run_wrk(run, url, NEWCONN_CONNS, secs, headers=("Connection: close",)))
+    # one request per connection: per request is per connection
+    return dict(fig, conn_s=rate, lb_cpu_us_per_conn=fig["lb_cpu_us_per_req"])
 
 
 def fig_seq(run, target, secs):
-    url = "https://%s:%d/version" % (HOST, run.port_of(target))
-    with Window(run, run.pid_of(target)) as w:
-        r = run_wrk(run, url, 1, secs)
-    c = w.result()
-    return dict(c, p50_ms=us_to_ms(r["p50_us"]), p99_ms=us_to_ms(r["p99_us"]),
-                mean_ms=us_to_ms(r["mean_us"]), requests=r["requests"], errors=r["errors"],
-                lb_cpu_us_per_req=per(c["lb_cpu_s"], r["requests"], 1e6))
+    fig, r, _ = load_window(run, target, "/version", lambda url: run_wrk(run, url, 1, secs))
+    return dict(fig, mean_ms=us_to_ms(r["mean_us"]))
 
 
 def fig_fresh(run, target, idle_count):
