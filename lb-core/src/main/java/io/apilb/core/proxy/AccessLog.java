@@ -21,6 +21,15 @@ final class AccessLog {
         return log.isInfoEnabled();
     }
 
+    /** {@code 10.0.0.1:5000} or {@code [fd00::1]:5000}, without the JDK's leading slash. */
+    static String format(java.net.SocketAddress address) {
+        if (address instanceof java.net.InetSocketAddress a && a.getAddress() != null) {
+            String host = a.getAddress().getHostAddress();
+            return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + a.getPort();
+        }
+        return String.valueOf(address);
+    }
+
     static void write(long id, Object client, String listener, String backend, long connectMillis, long durationMillis,
                       long bytesIn, long bytesOut, int attempts, Termination end) {
         log.atInfo()

@@ -377,7 +377,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Prox
         ctx.connections.remove(this);
         if (AccessLog.enabled()) {
             long duration = (System.nanoTime() - acceptedAt) / 1_000_000;
-            AccessLog.write(id, client.remoteAddress(), listener, backend == null ? null : backend.name(),
+            AccessLog.write(id, AccessLog.format(client.remoteAddress()), listener, backend == null ? null : backend.name(),
                     connectMillis, duration, bytesIn, bytesOut, attempts, termination);
         }
     }
