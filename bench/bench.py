@@ -674,6 +674,8 @@ LOAD_FIGURES = [
     ("seq", fig_seq),
 ]
 
+FIGURES = [f for f, _ in LOAD_FIGURES] + ["fresh"]
+
 # figure -> [(metric, label, higher-is-better)] shown in the table, in order
 TABLE = [
     ("h1_small", [("rps", "HTTP/1.1 small (wrk -c%d) req/s" % H1_CONNS, True),
@@ -705,7 +707,7 @@ def idle_noise(seconds=1.0):
     return {k: round((b1[k] - b0[k]) / (t1 - t0), 3) for k in b1 if not k.endswith(".irq")}
 
 
-def measure(run):
+def measure(run, figures):
     secs, rounds = run.mode["seconds"], run.mode["rounds"]
     targets = [t for t in TARGETS if t not in run.skipped]
     results = []
@@ -714,6 +716,8 @@ def measure(run):
         log("round %d/%d, order %s" % (rnd + 1, rounds, " -> ".join(order)))
         rec = {"round": rnd + 1, "order": order, "idle_noise_cores": idle_noise(), "figures": {}}
         for fig, fn in LOAD_FIGURES:
+            if fig not in figures:
+                continue
             rec["figures"][fig] = {}
             for target in order:
                 time.sleep(0.5)
@@ -723,14 +727,14 @@ def measure(run):
                     r = {"error": str(e)}
                 rec["figures"][fig][target] = r
                 log("  %-9s %-8s %s" % (fig, target, brief(fig, r)))
-        seq = rec["figures"]["seq"]
-        for target in order:
+        seq = rec["figures"].get("seq", {})
+        for target in seq:
             for q in ("p50_ms", "p99_ms"):
                 if seq.get("direct", {}).get(q) is not None and seq[target].get(q) is not None:
                     seq[target]["added_" + q] = round(seq[target][q] - seq["direct"][q], 3)
         rec["figures"]["fresh"] = {}
         for target in order:
-            if target == "direct":
+            if target == "direct" or "fresh" not in figures:
                 continue
             r = fig_fresh(run, target, run.mode["idle"])
             rec["figures"]["fresh"][target] = r
@@ -861,6 +865,8 @@ def main():
     ap.add_argument("--seconds", type=int, help="override seconds per load figure")
     ap.add_argument("--rounds", type=int, help="override number of rounds")
     ap.add_argument("--idle-conns", type=int, help="idle connections to hold (0 skips the idle figure)")
+    ap.add_argument("--figures", default=",".join(FIGURES),
+                    help="comma list among %s (default: all)" % ",".join(FIGURES))
     ap.add_argument("--targets", default=",".join(TARGETS), help="comma list among direct,haproxy,apilb")
     ap.add_argument("--jar", help="apilb jar (default: <repo>/lb-app/target/apilb.jar)")
     ap.add_argument("--java-opts", default=os.environ.get("APILB_JAVA_OPTS", ""),
@@ -904,13 +910,22 @@ def main():
     warm = run.mode["warmup"]
     for target in LBS:
         if target in run.lb:
-            log("warm-up %s: %ds HTTP/1.1 + %ds HTTP/2 (not recorded)" % (target, warm, warm))
+            # every path a figure takes (keep-alive, HTTP/2, connection churn, bulk) runs long
+            # enough for a JIT to compile it before anything is recorded
+            log("warm-up %s: %ds each of HTTP/1.1, HTTP/2, new connections, 1 MiB (not recorded)"
+                % (target, warm))
             url = "https://%s:%d/version" % (HOST, run.port_of(target))
             run_wrk(run, url, H1_CONNS, warm)
             run_h2load(run, url, H2_CONNS, H2_STREAMS, warm)
+            run_wrk(run, url, NEWCONN_CONNS, warm, headers=("Connection: close",))
+            run_wrk(run, url.replace("/version", "/blob"), BULK_CONNS, warm)
 
     started = time.time()
-    results = measure(run)
+    figures = [f.strip() for f in args.figures.split(",") if f.strip()]
+    unknown = sorted(set(figures) - set(FIGURES))
+    if unknown:
+        raise SystemExit("--figures: %s (expected: %s)" % (",".join(unknown), ",".join(FIGURES)))
+    results = measure(run, figures)
     med = medians(results)
     rat = ratios(med)
 
