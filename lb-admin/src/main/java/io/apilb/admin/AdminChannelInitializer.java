@@ -9,6 +9,7 @@ import io.netty.handler.codec.http.HttpMessage;
 import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.timeout.IdleStateHandler;
 
 import java.util.concurrent.TimeUnit;
@@ -43,7 +44,12 @@ final class AdminChannelInitializer extends ChannelInitializer<SocketChannel> {
                 .addLast(handler);
     }
 
-    /** Aggregates bodies up to the limit; beyond it answers a JSON 413 and closes. */
+    /**
+     * Aggregates bodies up to the limit; beyond it answers a JSON 413. On a kept-alive connection the
+     * aggregator then reads and drops the rest of the body and the connection serves the next request:
+     * closing at once would make the client's kernel reset the connection while it is still sending,
+     * and the client would never see the 413.
+     */
     private static final class BodyLimit extends HttpObjectAggregator {
         BodyLimit() {
             super(MAX_BODY_BYTES);
@@ -51,11 +57,11 @@ final class AdminChannelInitializer extends ChannelInitializer<SocketChannel> {
 
         @Override
         protected void handleOversizedMessage(ChannelHandlerContext ctx, HttpMessage oversized) {
-            // The rest of the body may still be on its way: closing is the only way to stay in step.
+            boolean keepAlive = HttpUtil.isKeepAlive(oversized);
             ctx.writeAndFlush(AdminResponse.error(HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE,
                                     "request body too large (expected: at most " + MAX_BODY_BYTES + " bytes)")
-                            .toNetty(false, false))
-                    .addListener(ChannelFutureListener.CLOSE);
+                            .toNetty(keepAlive, false))
+                    .addListener(keepAlive ? ChannelFutureListener.CLOSE_ON_FAILURE : ChannelFutureListener.CLOSE);
         }
     }
 }

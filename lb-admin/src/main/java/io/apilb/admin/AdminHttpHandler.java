@@ -51,6 +51,11 @@ final class AdminHttpHandler extends SimpleChannelInboundHandler<FullHttpRequest
             write(ctx, malformed(decoded.cause()), false, false);
             return;
         }
+        if (req.protocolVersion().majorVersion() != 1) {
+            write(ctx, AdminResponse.error(HttpResponseStatus.HTTP_VERSION_NOT_SUPPORTED,
+                    "protocol: " + req.protocolVersion() + " (expected: HTTP/1.0 or HTTP/1.1)"), false, false);
+            return;
+        }
         boolean keepAlive = HttpUtil.isKeepAlive(req);
         boolean head = HttpMethod.HEAD.equals(req.method());
         String uri = req.uri();

@@ -156,6 +156,36 @@ class AdminApiTest {
     }
 
     @Test
+    void reloadAnswersWhatTheReloaderFound() throws Exception {
+        List<Reloader.Result> results = new java.util.concurrent.CopyOnWriteArrayList<>(List.of(
+                Reloader.Result.applied(),
+                Reloader.Result.refused(List.of("backends[2].address: \"x\" has no port (expected: host:port)",
+                        "retries: -1 (expected: >= 0)"))));
+        try (AdminFixture withReload = new AdminFixture(null, () -> results.remove(0))) {
+            HttpResponse<String> ok = withReload.post("/api/v1/reload", null);
+            assertEquals(200, ok.statusCode(), ok.body());
+            assertEquals("reloaded", json(ok).get("status").asText());
+
+            HttpResponse<String> refused = withReload.post("/api/v1/reload", null);
+            assertEquals(400, refused.statusCode());
+            JsonNode body = json(refused);
+            assertTrue(body.get("error").isTextual());
+            assertEquals(2, body.get("errors").size());
+            assertTrue(body.get("errors").get(0).asText().startsWith("backends[2].address"));
+        }
+    }
+
+    @Test
+    void aFailingHandlerIs500AndTheServerKeepsServing() throws Exception {
+        try (AdminFixture failing = new AdminFixture(null, () -> {
+            throw new IllegalStateException("disk on fire");
+        })) {
+            assertError(500, failing.post("/api/v1/reload", null));
+            assertEquals(200, failing.get("/healthz").statusCode());
+        }
+    }
+
+    @Test
     void unknownPathsAre404Json() throws Exception {
         for (String path : List.of("/nope", "/api/v1", "/api/v1/backends/", "/api/v1/backends/a/b/c")) {
             assertError(404, admin.get(path));
