@@ -5,6 +5,7 @@ import io.apilb.core.config.AdminConfig;
 import io.apilb.core.proxy.FrontendStats;
 import io.apilb.health.CheckResults;
 
+import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
@@ -53,6 +54,7 @@ public final class AdminServer implements AutoCloseable {
     private Channel serverChannel;
 
     /**
+     * @param registry where the meters are registered and scraped from; best made by {@link #newMeterRegistry()}
      * @param checks   latest probe results, or null when health checking is off
      * @param reloader applies the config file again, or null when there is none (reload answers 501)
      */
@@ -64,6 +66,18 @@ public final class AdminServer implements AutoCloseable {
         this.checks = checks;
         this.reloader = reloader;
         this.metrics = new MetricsEndpoint(Objects.requireNonNull(registry, "registry"), pool, frontend);
+    }
+
+    /**
+     * A Prometheus registry for the whole process, set up so that {@code /metrics} passes
+     * {@code promtool check metrics}. Create it first and hand it to every module that registers
+     * meters (the health checker, this server): its meter filters only apply to meters registered
+     * after them.
+     */
+    public static PrometheusMeterRegistry newMeterRegistry() {
+        PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        ExpositionFilters.all().forEach(registry.config()::meterFilter);
+        return registry;
     }
 
     /**

@@ -8,7 +8,6 @@ import io.apilb.core.proxy.FrontendStats;
 import io.apilb.health.CheckResult;
 import io.apilb.health.CheckResults;
 
-import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 
 import java.io.IOException;
@@ -28,7 +27,7 @@ final class AdminFixture implements AutoCloseable {
     final BackendPool pool;
     final FrontendStats frontend = new FrontendStats();
     final FakeChecks checks = new FakeChecks();
-    final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    final PrometheusMeterRegistry registry = AdminServer.newMeterRegistry();
     final AdminServer server;
     final InetSocketAddress address;
     private final HttpClient client = HttpClient.newBuilder()

@@ -10,7 +10,6 @@ import io.apilb.core.config.AdminConfig;
 import io.apilb.core.config.HostPort;
 import io.apilb.core.proxy.FrontendStats;
 
-import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.netty.handler.codec.http.DefaultHttpHeaders;
 import io.netty.handler.codec.http.HttpMethod;
@@ -47,7 +46,7 @@ class AdminSecurityTest {
     private static AdminServer server(String host, String token, Path tokenFile) {
         return new AdminServer(new AdminConfig(true, new HostPort(host, 0), token, tokenFile),
                 AdminFixture.defaultPool(), new FrontendStats(), null,
-                new PrometheusMeterRegistry(PrometheusConfig.DEFAULT), null);
+                AdminServer.newMeterRegistry(), null);
     }
 
     private static String basic(String user, String password) {
