@@ -92,10 +92,15 @@ final class AdminHttpHandler extends SimpleChannelInboundHandler<FullHttpRequest
         try {
             worker.execute(() -> {
                 AdminResponse res = invoke(match.route(), routed);
-                ctx.executor().execute(() -> {
-                    write(ctx, res, keepAlive, head);
-                    ctx.channel().config().setAutoRead(true);
-                });
+                try {
+                    ctx.executor().execute(() -> {
+                        write(ctx, res, keepAlive, head);
+                        ctx.channel().config().setAutoRead(true);
+                    });
+                } catch (RejectedExecutionException e) {
+                    // The server closed while the handler ran: nobody is left to answer.
+                    log.debug("admin {} {} answered after close", routed.method(), routed.path());
+                }
             });
         } catch (RejectedExecutionException e) {
             ctx.channel().config().setAutoRead(true);

@@ -59,7 +59,9 @@ class AdminApiTest {
     void listsEveryBackendWithTheDocumentedShape() throws Exception {
         Backend m1 = admin.pool.get("master1");
         m1.stats().connectionOpened();
+        m1.stats().connectionEstablished();
         m1.stats().connectionOpened();
+        m1.stats().connectionEstablished();
         m1.stats().connectionClosed();
         m1.stats().addBytesIn(300);
         m1.stats().addBytesOut(7000);

@@ -99,6 +99,7 @@ class DashboardBrowserTest {
             i++;
             for (int c = 0; c < 10 * i; c++) {
                 b.stats().connectionOpened();
+                b.stats().connectionEstablished();
             }
             for (int c = 0; c < 3 * i; c++) {
                 b.stats().connectionClosed();
@@ -148,6 +149,7 @@ class DashboardBrowserTest {
         for (int step = 1; step <= 6; step++) {
             for (int c = 0; c < step; c++) {
                 m1.stats().connectionOpened();
+                m1.stats().connectionEstablished();
             }
             String expected = (7 + step * (step + 1) / 2) + " active";
             await().atMost(WAIT).until(() -> cell("master1", "Connections").getText().startsWith(expected));

@@ -41,7 +41,9 @@ class BackendPoolMetricsTest {
         Backend m1 = pool.get("m1");
 
         m1.stats().connectionOpened();
+        m1.stats().connectionEstablished();
         m1.stats().connectionOpened();
+        m1.stats().connectionEstablished();
         m1.stats().connectionClosed();
         m1.stats().addBytesIn(100);
         m1.stats().addBytesOut(2500);
@@ -70,11 +72,11 @@ class BackendPoolMetricsTest {
         MeterRegistry registry = new SimpleMeterRegistry();
         BackendPoolMetrics metrics = new BackendPoolMetrics(current::get);
         metrics.bindTo(registry);
-        before.get("m2").stats().connectionOpened();
+        before.get("m2").stats().connectionEstablished();
 
         current.set(after.all());
-        after.get("m2").stats().connectionOpened();
-        after.get("m2").stats().connectionOpened();
+        after.get("m2").stats().connectionEstablished();
+        after.get("m2").stats().connectionEstablished();
         metrics.refresh();
 
         assertNull(registry.find(BackendPoolMetrics.CONNECTIONS).tag("backend", "m1").meter());
