@@ -7,8 +7,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.apilb.core.backend.AdminState;
 import io.apilb.core.backend.Backend;
+import io.apilb.core.backend.BackendPool;
 import io.apilb.core.backend.ConnectFailure;
 import io.apilb.core.backend.Health;
+import io.apilb.core.config.BackendConfig;
+import io.apilb.core.config.HostPort;
 import io.apilb.health.CheckResult;
 import io.apilb.health.CheckStatus;
 
@@ -174,6 +177,30 @@ class AdminApiTest {
             assertTrue(body.get("error").isTextual());
             assertEquals(2, body.get("errors").size());
             assertTrue(body.get("errors").get(0).asText().startsWith("backends[2].address"));
+        }
+    }
+
+    @Test
+    void aReloadThatChangesTheBackendsIsFollowedByTheApiAndTheMetrics() throws Exception {
+        BackendPool pool = AdminFixture.defaultPool();
+        List<BackendConfig> next = List.of(
+                new BackendConfig("master1", pool.get("master1").address(), 1),
+                new BackendConfig("master4", new HostPort("10.0.0.14", 6443), 1));
+        try (AdminFixture reloading = new AdminFixture(pool, null, () -> {
+            pool.reconfigure(next);
+            return Reloader.Result.applied();
+        })) {
+            assertTrue(reloading.get("/metrics").body().contains("backend=\"master2\""));
+
+            assertEquals(200, reloading.post("/api/v1/reload", null).statusCode());
+
+            JsonNode list = json(reloading.get("/api/v1/backends")).get("backends");
+            assertEquals(List.of("master1", "master4"), List.of(list.get(0).get("name").asText(),
+                    list.get(1).get("name").asText()));
+            PrometheusText metrics = new PrometheusText(reloading.get("/metrics").body());
+            assertEquals(1, metrics.value("apilb_backend_up", "backend", "master4"));
+            assertTrue(metrics.find("apilb_backend_connections_total", "backend", "master2").isEmpty(),
+                    "meters of removed backends are gone");
         }
     }
 
