@@ -1,5 +1,7 @@
 package io.apilb.health;
 
+import static org.awaitility.Awaitility.await;
+
 import io.apilb.core.backend.Backend;
 import io.apilb.core.backend.BackendListener;
 import io.apilb.core.backend.BackendPool;
@@ -21,6 +23,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 final class HealthFixtures {
     static final Duration INTERVAL = Duration.ofMillis(150);
     static final Duration TIMEOUT = Duration.ofMillis(300);
+    static final Duration DEADLINE = Duration.ofSeconds(10);
 
     private HealthFixtures() {
     }
@@ -104,6 +107,28 @@ final class HealthFixtures {
 
     static BackendPool pool(String name, String hostPort) {
         return new BackendPool(List.of(new BackendConfig(name, HostPort.parse(hostPort), 1)));
+    }
+
+    static void awaitHealth(BackendPool pool, String name, Health health) {
+        await().atMost(DEADLINE).until(() -> pool.get(name).health() == health);
+    }
+
+    /** Closes what a test opened, last opened first. */
+    static final class Closer implements AutoCloseable {
+        private final List<AutoCloseable> opened = new ArrayList<>();
+
+        <T extends AutoCloseable> T add(T closeable) {
+            opened.add(closeable);
+            return closeable;
+        }
+
+        @Override
+        public void close() throws Exception {
+            for (int i = opened.size() - 1; i >= 0; i--) {
+                opened.get(i).close();
+            }
+            opened.clear();
+        }
     }
 
     /** One flip of a backend's health, with the results known at that moment. */

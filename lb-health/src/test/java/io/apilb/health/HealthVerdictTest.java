@@ -1,5 +1,7 @@
 package io.apilb.health;
 
+import static io.apilb.health.HealthFixtures.DEADLINE;
+import static io.apilb.health.HealthFixtures.awaitHealth;
 import static io.apilb.health.HealthFixtures.config;
 import static io.apilb.health.HealthFixtures.pool;
 import static io.apilb.health.HealthFixtures.tls;
@@ -26,29 +28,20 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.net.ConnectException;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 
-import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** What a verdict does to the pool and the backend's connections, and which observations count. */
 class HealthVerdictTest {
-    private static final Duration DEADLINE = Duration.ofSeconds(10);
-
     @TempDir
     Path dir;
 
-    private final List<AutoCloseable> closeables = new ArrayList<>();
-
-    @AfterEach
-    void closeAll() throws Exception {
-        for (int i = closeables.size() - 1; i >= 0; i--) {
-            closeables.get(i).close();
-        }
-    }
+    @AutoClose
+    private final HealthFixtures.Closer closer = new HealthFixtures.Closer();
 
     @Test
     void deadMasterLosesItsConnections() throws Exception {
@@ -137,7 +130,7 @@ class HealthVerdictTest {
         BackendPool pool = pool(server);
         MeterRegistry registry = new SimpleMeterRegistry();
         HealthChecker checker = new HealthChecker(config().enabled(false).tls(verified()).build(), pool, registry);
-        closeables.add(checker);
+        closer.add(checker);
         checker.start();
 
         pool.connectFailed(pool.get("m1"), ConnectFailure.CONNECT_REFUSED, null);
@@ -173,14 +166,14 @@ class HealthVerdictTest {
 
     private HealthChecker start(HealthConfig config, BackendPool pool) throws Exception {
         HealthChecker checker = new HealthChecker(config, pool, new SimpleMeterRegistry());
-        closeables.add(checker);
+        closer.add(checker);
         checker.start();
         return checker;
     }
 
     private TestApiServer server(String name) {
         TestApiServer s = TestApiServer.start(name);
-        closeables.add(s);
+        closer.add(s);
         return s;
     }
 
@@ -188,9 +181,6 @@ class HealthVerdictTest {
         return tls(TestPki.writeCa(TestPki.ca(), dir, "ca.crt"), null);
     }
 
-    private static void awaitHealth(BackendPool pool, String name, Health health) {
-        await().atMost(DEADLINE).until(() -> pool.get(name).health() == health);
-    }
 
     /** Stands in for a relayed client connection: records how it was asked to close. */
     private static final class FakeConnection implements ProxiedConnection {

@@ -1,5 +1,7 @@
 package io.apilb.health;
 
+import static io.apilb.health.HealthFixtures.DEADLINE;
+import static io.apilb.health.HealthFixtures.awaitHealth;
 import static io.apilb.health.HealthFixtures.config;
 import static io.apilb.health.HealthFixtures.pool;
 import static io.apilb.health.HealthFixtures.tls;
@@ -22,15 +24,13 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.netty.handler.ssl.OpenSsl;
 import io.netty.handler.ssl.SslProvider;
 
-import java.io.IOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 
-import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -38,19 +38,11 @@ import org.junit.jupiter.params.provider.EnumSource;
 
 /** What each probe mode reports against real loopback servers, with both TLS providers. */
 class ProbeStatusTest {
-    private static final Duration DEADLINE = Duration.ofSeconds(10);
-
     @TempDir
     Path dir;
 
-    private final List<AutoCloseable> closeables = new ArrayList<>();
-
-    @AfterEach
-    void closeAll() throws Exception {
-        for (int i = closeables.size() - 1; i >= 0; i--) {
-            closeables.get(i).close();
-        }
-    }
+    @AutoClose
+    private final HealthFixtures.Closer closer = new HealthFixtures.Closer();
 
     @Test
     void closedPortIsL4conAndEvictedAfterFallChecks() throws Exception {
@@ -248,14 +240,14 @@ class ProbeStatusTest {
     private HealthChecker start(HealthConfig config, BackendPool pool, SslProvider provider) throws Exception {
         assumeTrue(provider != SslProvider.OPENSSL || OpenSsl.isAvailable(), "BoringSSL not available");
         HealthChecker checker = new HealthChecker(config, pool, new SimpleMeterRegistry(), provider);
-        closeables.add(checker);
+        closer.add(checker);
         checker.start();
         return checker;
     }
 
     private TestApiServer server(TestApiServer.Builder builder) {
         TestApiServer s = builder.start();
-        closeables.add(s);
+        closer.add(s);
         return s;
     }
 
@@ -263,7 +255,4 @@ class ProbeStatusTest {
         return TestPki.writeCa(TestPki.ca(), dir, "ca.crt");
     }
 
-    private static void awaitHealth(BackendPool pool, String name, Health health) throws IOException {
-        await().atMost(DEADLINE).until(() -> pool.get(name).health() == health);
-    }
 }
