@@ -25,7 +25,6 @@ public final class BackendStats {
 
     /** Counts a connection from the moment its backend is chosen, so leastconn sees dials in flight. */
     public void connectionOpened() {
-        total.increment();
         int now = active.incrementAndGet();
         int max;
         while (now > (max = maxActive.get())) {
@@ -33,6 +32,11 @@ public final class BackendStats {
                 break;
             }
         }
+    }
+
+    /** Counts a connection whose dial succeeded. */
+    public void connectionEstablished() {
+        total.increment();
     }
 
     /** Undoes {@link #connectionOpened()} when the connection ends or its dial fails. */

@@ -1,5 +1,9 @@
 package io.apilb.core.backend;
 
+import io.netty.channel.ConnectTimeoutException;
+
+import java.net.ConnectException;
+import java.net.UnknownHostException;
 import java.util.Locale;
 
 /**
@@ -15,6 +19,23 @@ public enum ConnectFailure {
     DNS,
     /** Any other socket error (unreachable network, no route, ...). */
     CONNECT_ERROR;
+
+    /** Classifies the cause of a failed connect. */
+    public static ConnectFailure of(Throwable cause) {
+        for (Throwable t = cause; t != null; t = t.getCause()) {
+            if (t instanceof ConnectTimeoutException) {
+                return CONNECT_TIMEOUT;
+            }
+            if (t instanceof UnknownHostException) {
+                return DNS;
+            }
+            if (t instanceof ConnectException) {
+                String m = String.valueOf(t.getMessage()).toLowerCase(Locale.ROOT);
+                return m.contains("refused") ? CONNECT_REFUSED : CONNECT_ERROR;
+            }
+        }
+        return CONNECT_ERROR;
+    }
 
     /** Lower-case tag value, e.g. {@code connect_refused}. */
     public String tag() {

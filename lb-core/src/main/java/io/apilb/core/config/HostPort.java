@@ -25,6 +25,14 @@ public record HostPort(String host, int port) {
      * @throws IllegalArgumentException with a message that quotes the value and says what is wrong
      */
     public static HostPort parse(String value) {
+        return parse(value, false);
+    }
+
+    /**
+     * Like {@link #parse(String)}; with {@code allowAnyPort}, port 0 (let the system choose) is
+     * accepted too, for listeners of tests and the demo.
+     */
+    public static HostPort parse(String value, boolean allowAnyPort) {
         Objects.requireNonNull(value, "value");
         String v = value.trim();
         if (v.isEmpty()) {
@@ -67,7 +75,7 @@ public record HostPort(String host, int port) {
         } catch (NumberFormatException e) {
             throw new IllegalArgumentException('"' + value + "\" has a bad port \"" + portText + "\" (expected: 1-65535)");
         }
-        if (port < 1 || port > 65535) {
+        if ((port < 1 && !(allowAnyPort && port == 0)) || port > 65535) {
             throw new IllegalArgumentException('"' + value + "\" has port " + port + " (expected: 1-65535)");
         }
         return new HostPort(host, port);

@@ -10,7 +10,8 @@ import java.util.Objects;
  *       TCP keepalive, so a peer that vanished without a RST is noticed on an otherwise quiet watch.</li>
  *   <li>{@code userTimeout} (default 30s): TCP_USER_TIMEOUT (Linux, native transport), the longest
  *       time sent data may stay unacknowledged before the kernel gives up on the connection. Without
- *       it a dead master holds clients for the ~15 minutes of default retransmissions.</li>
+ *       it a dead master holds clients for the ~15 minutes of default retransmissions. {@code 0}
+ *       leaves the kernel's default.</li>
  *   <li>{@code noDelay} (default true): API traffic is request/response; Nagle only adds latency.</li>
  * </ul>
  */

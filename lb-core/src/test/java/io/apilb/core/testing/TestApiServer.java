@@ -46,6 +46,7 @@ import io.netty.util.concurrent.Promise;
 
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.security.cert.CertificateEncodingException;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.List;
@@ -331,14 +332,17 @@ public final class TestApiServer implements AutoCloseable {
         private String identity(ChannelHandlerContext ctx) {
             SslHandler ssl = ctx.pipeline().get(SslHandler.class);
             String subject = null;
+            String fingerprint = null;
             try {
                 X509Certificate peer = (X509Certificate) ssl.engine().getSession().getPeerCertificates()[0];
                 subject = peer.getSubjectX500Principal().getName();
-            } catch (SSLPeerUnverifiedException e) {
+                fingerprint = sha256(peer.getEncoded());
+            } catch (SSLPeerUnverifiedException | CertificateEncodingException e) {
                 // No client certificate: anonymous.
             }
             String sni = sniSeen.isEmpty() ? null : sniSeen.get(sniSeen.size() - 1);
-            return "{\"server\":\"" + name + "\",\"sni\":" + quote(sni) + ",\"clientSubject\":" + quote(subject) + "}";
+            return "{\"server\":\"" + name + "\",\"sni\":" + quote(sni) + ",\"clientSubject\":" + quote(subject)
+                    + ",\"clientCertSha256\":" + quote(fingerprint) + "}";
         }
 
         private void stream(ChannelHandlerContext ctx, long bytes) {
@@ -352,6 +356,15 @@ public final class TestApiServer implements AutoCloseable {
         @Override
         public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
             ctx.close();
+        }
+    }
+
+    /** Hex SHA-256 of DER bytes, as the backend reports a client certificate's fingerprint. */
+    public static String sha256(byte[] der) {
+        try {
+            return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(der));
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
         }
     }
 

@@ -35,9 +35,15 @@ public final class TestHttpsClient implements AutoCloseable {
 
         /** The {@code "server"} field of a {@code /version} body: which test server answered. */
         public String server() {
+            return field("server");
+        }
+
+        /** A string field of a flat JSON body, or null when absent or null. */
+        public String field(String key) {
             String t = text();
-            int i = t.indexOf("\"server\":\"");
-            return i < 0 ? null : t.substring(i + 10, t.indexOf('"', i + 10));
+            String marker = "\"" + key + "\":\"";
+            int i = t.indexOf(marker);
+            return i < 0 ? null : t.substring(i + marker.length(), t.indexOf('"', i + marker.length()));
         }
     }
 

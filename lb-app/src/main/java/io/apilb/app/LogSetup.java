@@ -1,0 +1,60 @@
+package io.apilb.app;
+
+import io.apilb.core.config.LogFormat;
+import io.apilb.core.config.LoggingConfig;
+
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.LoggerContext;
+import ch.qos.logback.classic.encoder.JsonEncoder;
+import ch.qos.logback.classic.encoder.PatternLayoutEncoder;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.ConsoleAppender;
+import ch.qos.logback.core.encoder.Encoder;
+
+import org.slf4j.LoggerFactory;
+
+/**
+ * Applies the {@code logging} section to logback: plain single lines or one JSON object per line
+ * on stdout, the root level, and whether the access log ({@code apilb.access}) is written.
+ * Called once at start and again on reload, from the main thread.
+ */
+final class LogSetup {
+    static final String PLAIN_PATTERN = "%d{yyyy-MM-dd'T'HH:mm:ss.SSSXXX} %-5level %logger{0} %msg%n";
+    private static final String ACCESS_LOGGER = "apilb.access";
+
+    private LogSetup() {
+    }
+
+    static void apply(LoggingConfig logging) {
+        LoggerContext context = (LoggerContext) LoggerFactory.getILoggerFactory();
+        Logger root = context.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
+        root.setLevel(Level.toLevel(logging.level(), Level.INFO));
+        context.getLogger(ACCESS_LOGGER).setLevel(logging.accessLog() ? Level.INFO : Level.OFF);
+
+        Encoder<ILoggingEvent> encoder;
+        if (logging.format() == LogFormat.JSON) {
+            JsonEncoder json = new JsonEncoder();
+            json.setWithFormattedMessage(true);
+            json.setWithMessage(false);
+            json.setWithArguments(false);
+            json.setWithContext(false);
+            json.setWithSequenceNumber(false);
+            json.setWithNanoseconds(false);
+            encoder = json;
+        } else {
+            PatternLayoutEncoder plain = new PatternLayoutEncoder();
+            plain.setPattern(PLAIN_PATTERN);
+            encoder = plain;
+        }
+        encoder.setContext(context);
+        encoder.start();
+        ConsoleAppender<ILoggingEvent> console = new ConsoleAppender<>();
+        console.setContext(context);
+        console.setName("stdout");
+        console.setEncoder(encoder);
+        console.start();
+        root.detachAndStopAllAppenders();
+        root.addAppender(console);
+    }
+}

@@ -1,0 +1,179 @@
+package io.apilb.app;
+
+import io.apilb.app.demo.Demo;
+import io.apilb.app.demo.DemoCluster;
+import io.apilb.core.config.ApilbConfig;
+import io.apilb.core.config.ConfigCheck;
+import io.apilb.core.config.ConfigException;
+import io.apilb.core.config.ConfigLoader;
+import io.apilb.core.config.HostPort;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.CountDownLatch;
+
+import sun.misc.Signal;
+
+/**
+ * Command line: {@code apilb --config FILE} runs the balancer, {@code apilb check-config FILE}
+ * validates a file, {@code apilb} alone (or {@code apilb demo}) runs the demo. SIGTERM and SIGINT
+ * shut down gracefully and exit 0.
+ */
+public final class Main {
+    static final String USAGE = """
+            usage: apilb [--config FILE]            run the balancer (no config: the demo)
+                   apilb check-config FILE          validate a config file and exit 0 (valid) or 1
+                   apilb demo [--listen HOST:PORT] [--admin HOST:PORT]
+                                                    three local TLS masters behind the balancer
+                   apilb --help | --version
+            """;
+
+    private Main() {
+    }
+
+    public static void main(String[] args) {
+        System.exit(run(args, System.out, System.err));
+    }
+
+    static int run(String[] args, PrintStream out, PrintStream err) {
+        if (args.length == 0) {
+            return demo(Demo.DEFAULT_LISTEN, Demo.DEFAULT_ADMIN, out, err);
+        }
+        switch (args[0]) {
+            case "-h", "--help", "help" -> {
+                out.print(USAGE);
+                return 0;
+            }
+            case "--version", "version" -> {
+                out.println("apilb " + version());
+                return 0;
+            }
+            case "check-config" -> {
+                if (args.length != 2) {
+                    err.print(USAGE);
+                    return 2;
+                }
+                return ConfigCheck.run(Path.of(args[1]), out, err);
+            }
+            case "-c", "--config" -> {
+                if (args.length != 2) {
+                    err.print(USAGE);
+                    return 2;
+                }
+                return serve(Path.of(args[1]), err);
+            }
+            case "demo" -> {
+                HostPort listen = Demo.DEFAULT_LISTEN;
+                HostPort admin = Demo.DEFAULT_ADMIN;
+                try {
+                    for (int i = 1; i < args.length; i += 2) {
+                        if (i + 1 >= args.length) {
+                            throw new IllegalArgumentException(args[i] + " needs a value");
+                        }
+                        switch (args[i]) {
+                            case "--listen" -> listen = HostPort.parse(args[i + 1], true);
+                            case "--admin" -> admin = HostPort.parse(args[i + 1], true);
+                            default -> throw new IllegalArgumentException("unknown option " + args[i]);
+                        }
+                    }
+                } catch (IllegalArgumentException e) {
+                    err.println("apilb demo: " + e.getMessage());
+                    err.print(USAGE);
+                    return 2;
+                }
+                return demo(listen, admin, out, err);
+            }
+            default -> {
+                err.println("apilb: unknown argument '" + args[0] + "'");
+                err.print(USAGE);
+                return 2;
+            }
+        }
+    }
+
+    private static int serve(Path file, PrintStream err) {
+        if (!Files.isRegularFile(file)) {
+            err.println("apilb: config file " + file + " not found");
+            return 1;
+        }
+        ApilbConfig config;
+        try {
+            config = ConfigLoader.load(file);
+        } catch (ConfigException e) {
+            err.println("apilb: refusing to start: " + e.getMessage());
+            return 1;
+        }
+        LogSetup.apply(config.logging());
+        ApilbRuntime rt;
+        try {
+            rt = ApilbRuntime.start(config);
+        } catch (RuntimeException e) {
+            err.println("apilb: cannot start: " + e.getMessage());
+            return 1;
+        }
+        awaitStopSignal();
+        rt.shutdown();
+        return 0;
+    }
+
+    private static int demo(HostPort listen, HostPort admin, PrintStream out, PrintStream err) {
+        DemoCluster cluster;
+        try {
+            cluster = DemoCluster.launch(3);
+        } catch (Exception e) {
+            err.println("apilb demo: cannot start the demo masters: " + e);
+            return 1;
+        }
+        ApilbRuntime rt;
+        try {
+            rt = ApilbRuntime.start(Demo.config(cluster, listen, admin));
+        } catch (RuntimeException e) {
+            cluster.close();
+            err.println("apilb demo: cannot start: " + e.getMessage());
+            return 1;
+        }
+        out.print(Demo.banner(cluster, rt.listenerAddresses().isEmpty() ? listen
+                : HostPort.parse(hostPort(rt.listenerAddresses().get(0))), admin, false));
+        out.flush();
+        Demo.console(cluster, System.in, out);
+        awaitStopSignal();
+        rt.shutdown();
+        cluster.close();
+        return 0;
+    }
+
+    private static String hostPort(java.net.InetSocketAddress a) {
+        String host = a.getAddress().getHostAddress();
+        return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + a.getPort();
+    }
+
+    /** Blocks the main thread until SIGTERM or SIGINT. */
+    private static void awaitStopSignal() {
+        CountDownLatch stop = new CountDownLatch(1);
+        Logger log = LoggerFactory.getLogger(Main.class);
+        for (String name : new String[] {"TERM", "INT"}) {
+            try {
+                Signal.handle(new Signal(name), s -> {
+                    log.info("received SIG{}", s.getName());
+                    stop.countDown();
+                });
+            } catch (IllegalArgumentException e) {
+                log.debug("signal {} not available here", name);
+            }
+        }
+        try {
+            stop.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    static String version() {
+        String v = Main.class.getPackage().getImplementationVersion();
+        return v == null ? "dev" : v;
+    }
+}

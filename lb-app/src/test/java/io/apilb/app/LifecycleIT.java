@@ -1,0 +1,125 @@
+package io.apilb.app;
+
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.apilb.core.testing.TestApiServer;
+import io.apilb.core.testing.TestHttpsClient;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.net.ConnectException;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/** The runnable jar as an operator runs it: config file, signals, exit codes, the demo. */
+class LifecycleIT {
+
+    private static Path config(Path dir, int port, TestApiServer backend) throws Exception {
+        return Files.writeString(dir.resolve("apilb.yaml"), """
+                listeners:
+                  - { name: apiserver, address: 127.0.0.1:%d }
+                backends:
+                  - { name: %s, address: %s }
+                health:
+                  enabled: false
+                admin:
+                  enabled: false
+                shutdownGrace: 10s
+                """.formatted(port, backend.name(), backend.hostPort()));
+    }
+
+    @Test
+    void sigtermLetsAnOpenRequestFinishRefusesNewConnectionsAndExitsZero(@TempDir Path dir) throws Exception {
+        try (TestApiServer m1 = TestApiServer.start("master1")) {
+            int port = ApilbProcess.freePort();
+            InetSocketAddress lb = new InetSocketAddress("127.0.0.1", port);
+            try (ApilbProcess apilb = ApilbProcess.start(dir, "--config", config(dir, port, m1).toString())) {
+                ApilbProcess.awaitListening(lb, Duration.ofSeconds(20));
+                try (TestHttpsClient c = TestHttpsClient.connect(lb)) {
+                    c.sendGet("/slow?ms=2000");
+                    apilb.signal("TERM");
+                    await().atMost(Duration.ofSeconds(3)).untilAsserted(() ->
+                            assertThrows(ConnectException.class, () -> new Socket("127.0.0.1", port).close()));
+                    assertTrue(apilb.alive(), "still draining the open request");
+                    TestHttpsClient.Response r = c.readResponse(Long.MAX_VALUE);
+                    assertEquals(200, r.status());
+                    assertEquals("master1", r.server());
+                }
+                assertEquals(0, apilb.waitForExit(Duration.ofSeconds(10)), apilb.output());
+                String out = apilb.output();
+                assertTrue(out.contains("received SIGTERM") && out.contains("apilb stopped"), out);
+                assertTrue(out.contains("backend=master1") && out.contains("end="), "access log line:\n" + out);
+            }
+        }
+    }
+
+    @Test
+    void sigintStopsTheSameWay(@TempDir Path dir) throws Exception {
+        try (TestApiServer m1 = TestApiServer.start("master1")) {
+            int port = ApilbProcess.freePort();
+            try (ApilbProcess apilb = ApilbProcess.start(dir, "--config", config(dir, port, m1).toString())) {
+                ApilbProcess.awaitListening(new InetSocketAddress("127.0.0.1", port), Duration.ofSeconds(20));
+                apilb.signal("INT");
+                assertEquals(0, apilb.waitForExit(Duration.ofSeconds(10)), apilb.output());
+            }
+        }
+    }
+
+    @Test
+    void brokenConfigRefusesToStartWithKeyAndLine(@TempDir Path dir) throws Exception {
+        Path bad = Files.writeString(dir.resolve("bad.yaml"), """
+                listeners:
+                  - { name: apiserver, address: 127.0.0.1:6443 }
+                backends:
+                  - { name: m1, address: 10.0.0.11:6443 }
+                health:
+                  intervall: 2s
+                """);
+        try (ApilbProcess apilb = ApilbProcess.start(dir, "--config", bad.toString())) {
+            assertEquals(1, apilb.waitForExit(Duration.ofSeconds(20)));
+            String out = apilb.output();
+            assertTrue(out.contains("health.intervall") && out.contains("line 6"), out);
+        }
+    }
+
+    @Test
+    void demoRunsThreeMastersAndRotates(@TempDir Path dir) throws Exception {
+        try (ApilbProcess apilb = ApilbProcess.start(dir, "demo", "--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0")) {
+            Pattern behind = Pattern.compile("behind 127\\.0\\.0\\.1:(\\d+)");
+            Pattern ca = Pattern.compile("--cacert (\\S+)");
+            await().atMost(Duration.ofSeconds(30)).until(() -> behind.matcher(apilb.output()).find()
+                    && ca.matcher(apilb.output()).find());
+            Matcher m = behind.matcher(apilb.output());
+            m.find();
+            int port = Integer.parseInt(m.group(1));
+            Matcher c = ca.matcher(apilb.output());
+            c.find();
+            List<String> servedBy = new ArrayList<>();
+            for (int i = 0; i < 6; i++) {
+                HttpClient http = TrustingClients.trusting(Path.of(c.group(1)));
+                HttpResponse<String> r = http.send(HttpRequest.newBuilder(
+                        URI.create("https://127.0.0.1:" + port + "/version")).build(), HttpResponse.BodyHandlers.ofString());
+                assertEquals(200, r.statusCode());
+                servedBy.add(r.headers().firstValue("X-Served-By").orElseThrow());
+            }
+            assertEquals(3, servedBy.stream().distinct().count(), "rotates across three masters: " + servedBy);
+            apilb.signal("TERM");
+            assertEquals(0, apilb.waitForExit(Duration.ofSeconds(15)), apilb.output());
+        }
+    }
+}

@@ -1,0 +1,34 @@
+package io.apilb.core.config;
+
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.Locale;
+
+/**
+ * {@code apilb check-config FILE}: loads a config file as start-up would, without starting
+ * anything, and says whether it can be used. Prints {@code OK: <file>: N listeners, M backends,
+ * balance X} and returns 0, or prints every error, one a line, and returns 1.
+ */
+public final class ConfigCheck {
+    private ConfigCheck() {
+    }
+
+    /** Checks {@code file}; the result is the process exit code. */
+    public static int run(Path file, PrintStream out, PrintStream err) {
+        try {
+            ApilbConfig config = ConfigLoader.load(file);
+            out.printf("OK: %s: %d %s, %d %s, balance %s%n", file,
+                    config.listeners().size(), plural(config.listeners().size(), "listener"),
+                    config.backends().size(), plural(config.backends().size(), "backend"),
+                    config.balance().name().toLowerCase(Locale.ROOT));
+            return 0;
+        } catch (ConfigException e) {
+            err.println(e.getMessage());
+            return 1;
+        }
+    }
+
+    private static String plural(int n, String noun) {
+        return n == 1 ? noun : noun + "s";
+    }
+}

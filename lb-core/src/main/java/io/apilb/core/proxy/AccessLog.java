@@ -1,0 +1,50 @@
+package io.apilb.core.proxy;
+
+import io.apilb.core.backend.Termination;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One line per finished connection on the logger {@code apilb.access}, so it can be routed or
+ * silenced on its own. Fields: {@code conn client listener backend connect_ms duration_ms bytes_in
+ * bytes_out attempts end}. Written from the connection's event loop after it closed.
+ */
+final class AccessLog {
+    static final String LOGGER = "apilb.access";
+    private static final Logger log = LoggerFactory.getLogger(LOGGER);
+
+    private AccessLog() {
+    }
+
+    static boolean enabled() {
+        return log.isInfoEnabled();
+    }
+
+    /** {@code 10.0.0.1:5000} or {@code [fd00::1]:5000}, without the JDK's leading slash. */
+    static String format(java.net.SocketAddress address) {
+        if (address instanceof java.net.InetSocketAddress a && a.getAddress() != null) {
+            String host = a.getAddress().getHostAddress();
+            return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + a.getPort();
+        }
+        return String.valueOf(address);
+    }
+
+    static void write(long id, Object client, String listener, String backend, long connectMillis, long durationMillis,
+                      long bytesIn, long bytesOut, int attempts, Termination end) {
+        log.atInfo()
+                .addKeyValue("conn", id)
+                .addKeyValue("client", client)
+                .addKeyValue("listener", listener)
+                .addKeyValue("backend", backend == null ? "-" : backend)
+                .addKeyValue("connect_ms", connectMillis)
+                .addKeyValue("duration_ms", durationMillis)
+                .addKeyValue("bytes_in", bytesIn)
+                .addKeyValue("bytes_out", bytesOut)
+                .addKeyValue("attempts", attempts)
+                .addKeyValue("end", end.tag())
+                .log("conn={} client={} listener={} backend={} connect_ms={} duration_ms={} bytes_in={} bytes_out={} "
+                        + "attempts={} end={}", id, client, listener, backend == null ? "-" : backend, connectMillis,
+                        durationMillis, bytesIn, bytesOut, attempts, end.tag());
+    }
+}

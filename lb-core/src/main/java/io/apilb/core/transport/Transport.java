@@ -1,0 +1,137 @@
+package io.apilb.core.transport;
+
+import io.apilb.core.config.TcpConfig;
+import io.netty.bootstrap.AbstractBootstrap;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.IoHandlerFactory;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.ServerChannel;
+import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollChannelOption;
+import io.netty.channel.epoll.EpollIoHandler;
+import io.netty.channel.epoll.EpollServerSocketChannel;
+import io.netty.channel.epoll.EpollSocketChannel;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioChannelOption;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.channel.socket.nio.NioSocketChannel;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.Locale;
+import java.util.concurrent.ThreadFactory;
+
+import jdk.net.ExtendedSocketOptions;
+
+/**
+ * The socket implementation: Linux epoll when its native library loads, JDK NIO otherwise. Set
+ * {@code -Dapilb.transport=nio} to force NIO. Knows how to put the keepalive and user-timeout
+ * options on either kind of socket.
+ */
+public enum Transport {
+    EPOLL(EpollServerSocketChannel.class, EpollSocketChannel.class) {
+        @Override
+        IoHandlerFactory ioHandlerFactory() {
+            return EpollIoHandler.newFactory();
+        }
+
+        @Override
+        void applyKeepAlive(AbstractBootstrap<?, ?> b, TcpConfig tcp, boolean child) {
+            option(b, child, EpollChannelOption.TCP_KEEPIDLE, seconds(tcp.keepAliveIdle()));
+            option(b, child, EpollChannelOption.TCP_KEEPINTVL, seconds(tcp.keepAliveInterval()));
+            option(b, child, EpollChannelOption.TCP_KEEPCNT, tcp.keepAliveCount());
+            option(b, child, EpollChannelOption.TCP_USER_TIMEOUT, (int) tcp.userTimeout().toMillis());
+        }
+    },
+    NIO(NioServerSocketChannel.class, NioSocketChannel.class) {
+        @Override
+        IoHandlerFactory ioHandlerFactory() {
+            return NioIoHandler.newFactory();
+        }
+
+        @Override
+        void applyKeepAlive(AbstractBootstrap<?, ?> b, TcpConfig tcp, boolean child) {
+            // The JDK exposes keepalive tuning on Linux and macOS, but not TCP_USER_TIMEOUT.
+            try {
+                option(b, child, NioChannelOption.of(ExtendedSocketOptions.TCP_KEEPIDLE), seconds(tcp.keepAliveIdle()));
+                option(b, child, NioChannelOption.of(ExtendedSocketOptions.TCP_KEEPINTERVAL),
+                        seconds(tcp.keepAliveInterval()));
+                option(b, child, NioChannelOption.of(ExtendedSocketOptions.TCP_KEEPCOUNT), tcp.keepAliveCount());
+            } catch (UnsupportedOperationException e) {
+                log.debug("keepalive tuning not supported here: {}", e.toString());
+            }
+        }
+    };
+
+    private static final Logger log = LoggerFactory.getLogger(Transport.class);
+
+    private final Class<? extends ServerChannel> serverChannel;
+    private final Class<? extends SocketChannel> socketChannel;
+
+    Transport(Class<? extends ServerChannel> serverChannel, Class<? extends SocketChannel> socketChannel) {
+        this.serverChannel = serverChannel;
+        this.socketChannel = socketChannel;
+    }
+
+    /** The best transport available here, honouring {@code -Dapilb.transport}. */
+    public static Transport detect() {
+        String forced = System.getProperty("apilb.transport", "").trim().toLowerCase(Locale.ROOT);
+        if (forced.equals("nio")) {
+            return NIO;
+        }
+        if (Epoll.isAvailable()) {
+            return EPOLL;
+        }
+        if (forced.equals("epoll")) {
+            throw new IllegalStateException("apilb.transport=epoll but epoll is unavailable", Epoll.unavailabilityCause());
+        }
+        return NIO;
+    }
+
+    abstract IoHandlerFactory ioHandlerFactory();
+
+    abstract void applyKeepAlive(AbstractBootstrap<?, ?> b, TcpConfig tcp, boolean child);
+
+    public Class<? extends ServerChannel> serverChannelClass() {
+        return serverChannel;
+    }
+
+    public Class<? extends SocketChannel> socketChannelClass() {
+        return socketChannel;
+    }
+
+    /** An event loop group of this transport with {@code threads} threads (0: Netty's default, 2 × cores). */
+    public MultiThreadIoEventLoopGroup newGroup(int threads, ThreadFactory threadFactory) {
+        return new MultiThreadIoEventLoopGroup(threads, threadFactory, ioHandlerFactory());
+    }
+
+    /** TCP options for accepted client sockets. */
+    public void configureChildren(ServerBootstrap b, TcpConfig tcp) {
+        b.childOption(ChannelOption.TCP_NODELAY, tcp.noDelay());
+        b.childOption(ChannelOption.SO_KEEPALIVE, true);
+        applyKeepAlive(b, tcp, true);
+    }
+
+    /** TCP options for sockets dialled to backends. */
+    public void configureClient(Bootstrap b, TcpConfig tcp) {
+        b.option(ChannelOption.TCP_NODELAY, tcp.noDelay());
+        b.option(ChannelOption.SO_KEEPALIVE, true);
+        applyKeepAlive(b, tcp, false);
+    }
+
+    private static int seconds(java.time.Duration d) {
+        return (int) Math.max(1, d.toSeconds());
+    }
+
+    private static <T> void option(AbstractBootstrap<?, ?> b, boolean child, ChannelOption<T> option, T value) {
+        if (child) {
+            ((ServerBootstrap) b).childOption(option, value);
+        } else {
+            b.option(option, value);
+        }
+    }
+}
