@@ -42,9 +42,9 @@ final class ProbeAttempt extends ChannelInboundHandlerAdapter {
     private final String userAgent;
     private final Consumer<CheckResult> onResult;
     private final long startNanos = System.nanoTime();
+    private final ScheduledFuture<?> timer;
     private Phase phase = Phase.CONNECT;
     private Channel channel;
-    private final ScheduledFuture<?> timer;
     private boolean done;
 
     /** Arms the hard timeout at once, so it covers building the TLS engine and resolving the name too. */

@@ -57,16 +57,21 @@ final class ClientLoops implements AutoCloseable {
         }
     }
 
-    void stop() throws InterruptedException {
+    void stop() {
         running.set(false);
         threads.shutdown();
-        if (!threads.awaitTermination(2 * TIMEOUT_MILLIS + 5_000, TimeUnit.MILLISECONDS)) {
-            throw new IllegalStateException("client loops did not stop");
+        try {
+            if (!threads.awaitTermination(2 * TIMEOUT_MILLIS + 5_000, TimeUnit.MILLISECONDS)) {
+                throw new IllegalStateException("client loops did not stop");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while stopping the client loops", e);
         }
     }
 
     @Override
-    public void close() throws InterruptedException {
+    public void close() {
         if (running.get()) {
             stop();
         }

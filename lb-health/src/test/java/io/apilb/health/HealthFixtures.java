@@ -122,12 +122,23 @@ final class HealthFixtures {
             return closeable;
         }
 
+        /** Closes everything, even after a failure; then throws the first failure. */
         @Override
-        public void close() throws Exception {
+        public void close() {
+            RuntimeException failed = null;
             for (int i = opened.size() - 1; i >= 0; i--) {
-                opened.get(i).close();
+                try {
+                    opened.get(i).close();
+                } catch (Exception e) {
+                    if (failed == null) {
+                        failed = new IllegalStateException("closing " + opened.get(i), e);
+                    }
+                }
             }
             opened.clear();
+            if (failed != null) {
+                throw failed;
+            }
         }
     }
 

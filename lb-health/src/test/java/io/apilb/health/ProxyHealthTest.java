@@ -22,6 +22,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.slf4j.LoggerFactory;
@@ -34,12 +35,16 @@ class ProxyHealthTest {
     @TempDir
     Path dir;
 
+    @AutoClose
+    private final HealthFixtures.Closer closer = new HealthFixtures.Closer();
+
     @Test
     void silentlyDeadMasterLosesItsClientsWithinTheDetectionWindow() throws Exception {
         HealthConfig health = config().tls(verified()).interval(INTERVAL).timeout(TIMEOUT).fall(2).build();
-        try (ProxyRig rig = new ProxyRig(health, Duration.ofMillis(500), "m1", "m2", "m3");
-             TestHttpsClient watch = TestHttpsClient.connect(rig.address())) {
+        try (ProxyRig rig = new ProxyRig(health, Duration.ofMillis(500), "m1", "m2", "m3")) {
             rig.awaitAllUp();
+            // Opened once every master is UP: a cold first probe may time out and close what came before.
+            TestHttpsClient watch = closer.add(TestHttpsClient.connect(rig.address()));
             String victim = watch.get("/version").server();
 
             long frozenAt = System.nanoTime();
@@ -63,9 +68,10 @@ class ProxyHealthTest {
     @Test
     void unreadyMasterFinishesInFlightRequestsAndGetsNoNewConnections() throws Exception {
         HealthConfig health = config().tls(verified()).interval(Duration.ofMillis(100)).timeout(TIMEOUT).build();
-        try (ProxyRig rig = new ProxyRig(health, Duration.ofMillis(500), "m1", "m2", "m3");
-             TestHttpsClient conn = TestHttpsClient.connect(rig.address())) {
+        try (ProxyRig rig = new ProxyRig(health, Duration.ofMillis(500), "m1", "m2", "m3")) {
             rig.awaitAllUp();
+            // Opened once every master is UP: a cold first probe may time out and close what came before.
+            TestHttpsClient conn = closer.add(TestHttpsClient.connect(rig.address()));
             String victim = conn.get("/version").server();
             TestApiServer server = rig.server(victim);
 
