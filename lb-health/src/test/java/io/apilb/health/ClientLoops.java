@@ -88,6 +88,7 @@ final class ClientLoops implements AutoCloseable {
         long deadline = System.nanoTime() + MAX_NANOS;
         for (int i = 0; next(i, deadline); i++) {
             try (TestHttpsClient c = TestHttpsClient.connect(address, null, null, TIMEOUT_MILLIS)) {
+                fresh.reconnects.incrementAndGet();
                 fresh.record(c.get("/version"), i);
             } catch (IOException | RuntimeException e) {
                 fresh.fail(i, e);
