@@ -180,4 +180,27 @@ class ReloadTest {
             assertTrue(ms >= 450, "closed after the drain timeout, not before: " + ms + " ms");
         }
     }
+
+    @Test
+    void changedHealthSettingsReplaceTheCheckerAndKeepItsMetricsLive() throws Exception {
+        lbPort = ApilbProcess.freePort();
+        adminPort = ApilbProcess.freePort();
+        ca = TestPki.writeCa(TestPki.ca(), dir, "ca.crt");
+        TestApiServer a = master("a");
+        Path file = write(List.of(a), "");
+        ApilbRuntime rt = ApilbRuntime.start(ConfigLoader.load(file), file);
+        closeables.add(rt);
+        await().atMost(Duration.ofSeconds(10)).until(() -> rt.checks().last("a") != null);
+
+        Files.writeString(file, Files.readString(file).replace("path: /readyz", "").replace("interval: 200ms",
+                "interval: 250ms\n  path: /livez"));
+        assertTrue(rt.reload().ok());
+        await().atMost(Duration.ofSeconds(5)).until(() -> rt.checks().history("a").size() >= 2);
+        assertEquals(Health.UP, rt.pool().get("a").health(), "health carried over, not reset");
+        a.readyStatus(500);
+        assertEquals(Health.UP, rt.pool().get("a").health(), "the new checker probes /livez, not /readyz");
+        assertEquals(0.0, rt.registry().get("apilb.health.all.down").gauge().value(),
+                "the all-down gauge reads the new checker");
+        assertEquals(1.0, rt.registry().get("apilb.backend.up").tag("backend", "a").gauge().value());
+    }
 }

@@ -92,6 +92,7 @@ public final class HealthChecker implements CheckResults, AutoCloseable {
                     + "use only while bootstrapping, then set health.tls.ca");
         }
         settings = ProbeSettings.of(config, ssl);
+        metrics.start();
         publisher = new VerdictPublisher(pool, config.onDown(), config.failOpen(), metrics);
         resolver = new OffLoopResolver();
         group = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("apilb-health", true),
@@ -137,6 +138,7 @@ public final class HealthChecker implements CheckResults, AutoCloseable {
         for (ProbeSession s : sessions.values()) {
             metrics.backendRemoved(s.backend());
         }
+        metrics.close();
         sessions.clear();
         loop = null;
     }

@@ -40,9 +40,21 @@ final class HealthMetrics {
 
     HealthMetrics(MeterRegistry registry) {
         this.registry = Objects.requireNonNull(registry, "registry");
+    }
+
+    /**
+     * Registers the process-wide gauge. Done at start, not construction: a reload builds the next
+     * checker while the old one still runs, and Micrometer would hand it the old one's gauge.
+     */
+    void start() {
         Gauge.builder(ALL_DOWN, allDown, AtomicInteger::get)
                 .description("1 while every backend is DOWN and the proxy fails open")
                 .register(registry);
+    }
+
+    /** Removes the process-wide gauge (per-backend meters go with {@link #backendRemoved}). */
+    void close() {
+        registry.find(ALL_DOWN).meters().forEach(registry::remove);
     }
 
     /** Registers the backend's gauge and timer, so they show before its first probe. */
