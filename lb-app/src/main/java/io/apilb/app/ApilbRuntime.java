@@ -43,7 +43,7 @@ public final class ApilbRuntime implements AutoCloseable {
     private final Path configFile;
     private final BackendPool pool;
     private final ProxyServer proxy;
-    private final PrometheusMeterRegistry registry = AdminServer.newMeterRegistry();
+    private PrometheusMeterRegistry registry;
     private final ScheduledExecutorService control = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "apilb-control");
         t.setDaemon(true);
@@ -88,9 +88,12 @@ public final class ApilbRuntime implements AutoCloseable {
 
     private void startParts() throws Exception {
         pool.addListener((backend, oldHealth, oldState) -> scheduleDrainTimeout(backend, oldState));
+        // Listeners first: until the first probe, backends are UNKNOWN and routable, as HAProxy's
+        // servers start up, so traffic flows while the TLS stack and the meters load.
+        proxy.start();
+        registry = AdminServer.newMeterRegistry();
         health = new HealthChecker(config.health(), pool, registry);
         health.start();
-        proxy.start();
         startAdmin(config);
     }
 
@@ -303,6 +306,9 @@ public final class ApilbRuntime implements AutoCloseable {
             a.close();
         }
         control.shutdownNow();
+        if (registry != null) {
+            registry.close();
+        }
     }
 
     @Override

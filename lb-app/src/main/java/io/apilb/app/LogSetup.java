@@ -33,6 +33,8 @@ final class LogSetup {
         Logger root = context.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
         root.setLevel(Level.toLevel(logging.level(), Level.INFO));
         context.getLogger(ACCESS_LOGGER).setLevel(logging.accessLog() ? Level.INFO : Level.OFF);
+        // Netty's own INFO/DEBUG lines are about its internals, not about traffic.
+        context.getLogger("io.netty").setLevel(Level.WARN);
 
         Encoder<ILoggingEvent> encoder;
         if (logging.format() == LogFormat.JSON) {

@@ -22,26 +22,45 @@ import java.util.concurrent.Executors;
  * {@code negative} only, so a dead name costs one lookup per few seconds, not one per connection.
  */
 public final class BackendResolver implements AutoCloseable {
-    private final ExecutorService lookups;
-    private final AsyncLoadingCache<HostPort, Resolution> cache;
+    private final Duration refresh;
+    private final Duration expire;
+    private final Duration negative;
+    private ExecutorService lookups;
+    private volatile AsyncLoadingCache<HostPort, Resolution> cache;
 
     /** A lookup's outcome: an address or the failure, cached alike. */
     private record Resolution(InetSocketAddress address, UnknownHostException failure) {
     }
 
     public BackendResolver(Duration refresh, Duration expire, Duration negative) {
-        this.lookups = Executors.newSingleThreadExecutor(r -> {
-            Thread t = new Thread(r, "apilb-dns");
-            t.setDaemon(true);
-            return t;
-        });
-        this.cache = Caffeine.newBuilder()
-                .executor(lookups)
-                .refreshAfterWrite(refresh)
-                .expireAfter(Expiry.<HostPort, Resolution>writing((key, value) ->
-                        value.failure() == null ? expire : negative))
-                .maximumSize(1024)
-                .buildAsync(BackendResolver::lookup);
+        this.refresh = refresh;
+        this.expire = expire;
+        this.negative = negative;
+    }
+
+    /** Built on first use: a cluster given by IP addresses never needs the cache or its thread. */
+    private AsyncLoadingCache<HostPort, Resolution> cache() {
+        AsyncLoadingCache<HostPort, Resolution> c = cache;
+        if (c != null) {
+            return c;
+        }
+        synchronized (this) {
+            if (cache == null) {
+                lookups = Executors.newSingleThreadExecutor(r -> {
+                    Thread t = new Thread(r, "apilb-dns");
+                    t.setDaemon(true);
+                    return t;
+                });
+                cache = Caffeine.newBuilder()
+                        .executor(lookups)
+                        .refreshAfterWrite(refresh)
+                        .expireAfter(Expiry.<HostPort, Resolution>writing((key, value) ->
+                                value.failure() == null ? expire : negative))
+                        .maximumSize(1024)
+                        .buildAsync(BackendResolver::lookup);
+            }
+            return cache;
+        }
     }
 
     public BackendResolver() {
@@ -57,7 +76,7 @@ public final class BackendResolver implements AutoCloseable {
         if (isLiteral(target.host())) {
             return CompletableFuture.completedFuture(literal(target));
         }
-        return cache.get(target).thenCompose(r -> r.failure() == null
+        return cache().get(target).thenCompose(r -> r.failure() == null
                 ? CompletableFuture.completedFuture(r.address())
                 : CompletableFuture.failedFuture(r.failure()));
     }
@@ -89,7 +108,9 @@ public final class BackendResolver implements AutoCloseable {
     }
 
     @Override
-    public void close() {
-        lookups.shutdownNow();
+    public synchronized void close() {
+        if (lookups != null) {
+            lookups.shutdownNow();
+        }
     }
 }
