@@ -15,6 +15,7 @@ import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicReference;
 
 import sun.misc.Signal;
 
@@ -110,6 +111,15 @@ public final class Main {
             return 1;
         }
         LogSetup.apply(config.logging());
+        // Handlers first: a SIGTERM that arrives while starting must still end in a graceful stop.
+        CountDownLatch stop = stopOnSignals();
+        AtomicReference<ApilbRuntime> running = new AtomicReference<>();
+        onSignal("HUP", () -> {
+            ApilbRuntime r = running.get();
+            if (r != null) {
+                r.reloadInBackground();
+            }
+        });
         ApilbRuntime rt;
         try {
             rt = ApilbRuntime.start(config, file);
@@ -117,13 +127,14 @@ public final class Main {
             err.println("apilb: cannot start: " + e.getMessage());
             return 1;
         }
-        onSignal("HUP", rt::reloadInBackground);
-        awaitStopSignal();
+        running.set(rt);
+        await(stop);
         rt.shutdown();
         return 0;
     }
 
     private static int demo(HostPort listen, HostPort admin, PrintStream out, PrintStream err) {
+        CountDownLatch stop = stopOnSignals();
         DemoCluster cluster;
         try {
             cluster = DemoCluster.launch(3);
@@ -146,7 +157,7 @@ public final class Main {
                 adminBound == null ? admin : HostPort.parse(hostPort(adminBound)), adminBound != null));
         out.flush();
         Demo.console(cluster, System.in, out);
-        awaitStopSignal();
+        await(stop);
         rt.shutdown();
         cluster.close();
         return 0;
@@ -170,11 +181,16 @@ public final class Main {
         }
     }
 
-    /** Blocks the main thread until SIGTERM or SIGINT. */
-    private static void awaitStopSignal() {
+    /** A latch that SIGTERM or SIGINT opens. */
+    private static CountDownLatch stopOnSignals() {
         CountDownLatch stop = new CountDownLatch(1);
         onSignal("TERM", stop::countDown);
         onSignal("INT", stop::countDown);
+        return stop;
+    }
+
+    /** Blocks the main thread until the latch opens. */
+    private static void await(CountDownLatch stop) {
         try {
             stop.await();
         } catch (InterruptedException e) {
