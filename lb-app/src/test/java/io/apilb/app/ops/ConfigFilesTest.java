@@ -1,0 +1,219 @@
+package io.apilb.app.ops;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import io.apilb.core.config.ApilbConfig;
+import io.apilb.core.config.ConfigLoader;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+import org.yaml.snakeyaml.Yaml;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+
+/**
+ * The operator-facing files under {@code config/} are valid for the programs that read them:
+ * Prometheus rules for promtool (syntax and behaviour), the Grafana dashboard as JSON over metrics
+ * apilb exports, every apilb config for {@code apilb check-config}, the Keepalived file for
+ * keepalived, the systemd unit for systemd, and the static pod consistent with its apilb config.
+ */
+class ConfigFilesTest {
+    private static final Duration TOOL_TIMEOUT = Duration.ofSeconds(60);
+
+    /** The metrics apilb's admin port exports (DESIGN.md, "Admin HTTP"), as Prometheus names them. */
+    static final Set<String> EXPORTED_METRICS = Set.of(
+            "apilb_backend_up",
+            "apilb_backend_connections_active",
+            "apilb_backend_connections_total",
+            "apilb_backend_bytes_total",
+            "apilb_backend_connect_failures_total",
+            "apilb_health_checks_total",
+            "apilb_frontend_connections_active",
+            "apilb_frontend_connections_accepted_total",
+            "apilb_frontend_connections_rejected_total",
+            "apilb_frontend_connections_no_backend_total");
+
+    private static final Pattern METRIC = Pattern.compile("\\bapilb_[a-z_]+\\b");
+
+    @Test
+    void promtoolAcceptsTheAlertRules() {
+        assumeTrue(Commands.available("promtool"),
+                "promtool not installed (Debian package prometheus): cannot check config/prometheus-rules.yaml");
+        Commands.Result r = Commands.run(TOOL_TIMEOUT, "promtool", "check", "rules",
+                RepoFiles.config("prometheus-rules.yaml").toString());
+        assertTrue(r.ok() && r.output().contains("SUCCESS"), r.output());
+    }
+
+    @Test
+    void alertRulesFireAsTheirTestsExpect() {
+        assumeTrue(Commands.available("promtool"),
+                "promtool not installed (Debian package prometheus): cannot run config/prometheus-rules.test.yaml");
+        Commands.Result r = Commands.run(TOOL_TIMEOUT, RepoFiles.root().resolve("config"), Map.of(),
+                "promtool", "test", "rules", "prometheus-rules.test.yaml");
+        assertTrue(r.ok() && r.output().contains("SUCCESS"), r.output());
+    }
+
+    @Test
+    void alertRulesQueryOnlyExportedMetrics() throws IOException {
+        Set<String> used = metricsIn(Files.readString(RepoFiles.config("prometheus-rules.yaml")));
+        assertFalse(used.isEmpty());
+        assertTrue(EXPORTED_METRICS.containsAll(used), "unknown metrics in the rules: " + minus(used));
+    }
+
+    @Test
+    void dashboardIsJsonAndQueriesOnlyExportedMetrics() throws IOException {
+        JsonNode dashboard = new ObjectMapper().readTree(RepoFiles.config("grafana-dashboard.json").toFile());
+        List<String> exprs = dashboardExpressions(dashboard);
+        Set<String> used = new TreeSet<>();
+        exprs.forEach(e -> used.addAll(metricsIn(e)));
+        assertTrue(EXPORTED_METRICS.containsAll(used), "unknown metrics in the dashboard: " + minus(used));
+        for (String shown : List.of("apilb_backend_up", "apilb_backend_connections_active",
+                "apilb_backend_connections_total", "apilb_backend_bytes_total",
+                "apilb_backend_connect_failures_total", "apilb_health_checks_total")) {
+            assertTrue(used.contains(shown), "the dashboard shows " + shown);
+        }
+        for (JsonNode panel : dashboard.path("panels")) {
+            assertEquals("${datasource}", panel.path("datasource").path("uid").asText(),
+                    "panel '" + panel.path("title").asText() + "' uses the dashboard's data source variable");
+        }
+    }
+
+    /** Every dashboard query is valid PromQL: promtool parses them as recording rules. */
+    @Test
+    void dashboardQueriesParseAsPromQl(@TempDir Path dir) throws IOException {
+        assumeTrue(Commands.available("promtool"),
+                "promtool not installed (Debian package prometheus): cannot parse the dashboard's queries");
+        JsonNode dashboard = new ObjectMapper().readTree(RepoFiles.config("grafana-dashboard.json").toFile());
+        StringBuilder rules = new StringBuilder("groups:\n  - name: dashboard\n    rules:\n");
+        int i = 0;
+        for (String expr : dashboardExpressions(dashboard)) {
+            // Grafana's variables, as Grafana would substitute them.
+            String promql = expr.replace("$__rate_interval", "1m").replace("$instance", ".*");
+            rules.append("      - record: apilb:dashboard_query:").append(i++).append('\n')
+                    .append("        expr: ").append(new ObjectMapper().writeValueAsString(promql)).append('\n');
+        }
+        Path file = Files.writeString(dir.resolve("dashboard-queries.yaml"), rules);
+        Commands.Result r = Commands.run(TOOL_TIMEOUT, "promtool", "check", "rules", file.toString());
+        assertTrue(r.ok(), r.output() + "\n" + rules);
+    }
+
+    static Stream<Path> apilbConfigs() throws IOException {
+        try (Stream<Path> files = Files.list(RepoFiles.root().resolve("config"))) {
+            List<Path> configs = new ArrayList<>();
+            for (Path f : files.sorted().toList()) {
+                // An apilb config has listeners at the top; the other YAML files there are for
+                // Prometheus and Kubernetes.
+                if (f.toString().endsWith(".yaml") && Files.readString(f).lines().anyMatch(l -> l.equals("listeners:"))) {
+                    configs.add(f);
+                }
+            }
+            return configs.stream();
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("apilbConfigs")
+    void checkConfigAcceptsEveryExampleConfig(Path file) {
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        Commands.Result r = Commands.run(TOOL_TIMEOUT, null, Map.of("APILB_ADMIN_TOKEN", "example-token"),
+                java, "-cp", System.getProperty("java.class.path"), "io.apilb.app.Main", "check-config", file.toString());
+        assertEquals(0, r.exit(), r.output());
+        assertTrue(r.output().startsWith("OK: "), r.output());
+    }
+
+    @Test
+    void thereAreExampleConfigsToCheck() throws IOException {
+        assertTrue(apilbConfigs().count() >= 4, "apilb.yaml, apilb-on-masters.yaml, bootstrap.yaml, minimal.yaml");
+    }
+
+    @Test
+    void keepalivedAcceptsItsConfigWithTheCheckScript() {
+        assumeTrue(Commands.available("keepalived"),
+                "keepalived not installed (Debian package keepalived): cannot check config/keepalived.conf");
+        Commands.Result r = Commands.run(TOOL_TIMEOUT, "keepalived", "--config-test", "--use-file",
+                RepoFiles.config("keepalived.conf").toString());
+        // keepalived 2.2 ends a config test by signalling itself (exit 143), whether or not the file
+        // is valid; what it prints is the verdict: nothing for a valid file.
+        assertTrue(r.exit() == 0 || r.exit() == 143, r.output());
+        assertEquals("", r.output().replace("Terminated", "").strip());
+    }
+
+    @Test
+    void systemdAcceptsTheUnit() {
+        assumeTrue(Commands.available("systemd-analyze"),
+                "systemd-analyze not installed (Debian package systemd): cannot verify config/apilb.service");
+        Commands.Result r = Commands.run(TOOL_TIMEOUT, "systemd-analyze", "verify",
+                RepoFiles.config("apilb.service").toString());
+        assertTrue(r.ok(), r.output());
+        assertFalse(r.output().contains("apilb.service:"), "no warning about the unit:\n" + r.output());
+    }
+
+    /** The static pod and the config it runs agree: ports, CA, stop grace, probes. */
+    @Test
+    @SuppressWarnings("unchecked")
+    void staticPodMatchesTheConfigItRuns() throws Exception {
+        Map<String, Object> pod = new Yaml().load(Files.readString(RepoFiles.config("apilb-static-pod.yaml")));
+        ApilbConfig config = ConfigLoader.load(RepoFiles.config("apilb-on-masters.yaml"), name -> "unused");
+        Map<String, Object> spec = (Map<String, Object>) pod.get("spec");
+        assertEquals(true, spec.get("hostNetwork"));
+        long grace = ((Number) spec.get("terminationGracePeriodSeconds")).longValue();
+        assertTrue(grace > config.shutdownGrace().toSeconds(), "terminationGracePeriodSeconds " + grace
+                + " must exceed shutdownGrace " + config.shutdownGrace());
+
+        Map<String, Object> container = ((List<Map<String, Object>>) spec.get("containers")).get(0);
+        int listenPort = config.listeners().get(0).address().port();
+        assertEquals(8443, listenPort, "kube-apiserver holds 6443 on a master");
+        assertTrue(((List<Map<String, Object>>) container.get("ports")).stream()
+                .anyMatch(p -> ((Number) p.get("containerPort")).intValue() == listenPort));
+        for (String probe : List.of("readinessProbe", "livenessProbe")) {
+            Map<String, Object> get = (Map<String, Object>) ((Map<String, Object>) container.get(probe)).get("httpGet");
+            assertEquals("/healthz", get.get("path"), probe);
+            assertEquals(config.admin().address().port(), ((Number) get.get("port")).intValue(), probe);
+        }
+        Map<String, Object> caMount = ((List<Map<String, Object>>) container.get("volumeMounts")).stream()
+                .filter(m -> "/etc/kubernetes/pki/ca.crt".equals(m.get("mountPath"))).findFirst().orElseThrow();
+        assertEquals(true, caMount.get("readOnly"));
+        assertEquals(Path.of("/etc/kubernetes/pki/ca.crt"), config.health().tls().ca());
+    }
+
+    private static List<String> dashboardExpressions(JsonNode dashboard) {
+        List<String> exprs = new ArrayList<>();
+        dashboard.findValues("expr").forEach(n -> exprs.add(n.asText()));
+        assertTrue(exprs.size() >= 10, "the dashboard has its queries: " + exprs);
+        return exprs;
+    }
+
+    private static Set<String> metricsIn(String text) {
+        Set<String> names = new TreeSet<>();
+        Matcher m = METRIC.matcher(text);
+        while (m.find()) {
+            names.add(m.group());
+        }
+        return names;
+    }
+
+    private static Set<String> minus(Set<String> used) {
+        Set<String> unknown = new TreeSet<>(used);
+        unknown.removeAll(EXPORTED_METRICS);
+        return unknown;
+    }
+}
