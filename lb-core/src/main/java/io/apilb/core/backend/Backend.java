@@ -17,7 +17,7 @@ import java.util.concurrent.ConcurrentHashMap;
 public final class Backend {
     private final String name;
     private final HostPort address;
-    private final int weight;
+    private volatile int weight;
     private final BackendStats stats = new BackendStats();
     private final Set<ProxiedConnection> connections = ConcurrentHashMap.newKeySet();
 
@@ -110,6 +110,10 @@ public final class Backend {
         }
         health = next;
         lastChangeMillis = now;
+    }
+
+    void weight(int next) {
+        weight = next;
     }
 
     void adminState(AdminState next) {

@@ -126,6 +126,63 @@ public final class BackendPool {
         connectObserver.connectSucceeded(backend);
     }
 
+    /**
+     * What a reload did to the pool.
+     *
+     * @param added   new backends (new name, or a known name at a new address), health UNKNOWN
+     * @param removed backends no longer configured: out of the snapshot, connections still open
+     * @param kept    backends whose name and address are unchanged: same object, same counters,
+     *                health, admin state and connections (weight updated in place)
+     */
+    public record Change(List<Backend> added, List<Backend> removed, List<Backend> kept) {
+    }
+
+    /** Applies a new backend list atomically and republishes the snapshot. */
+    public Change reconfigure(List<BackendConfig> configs) {
+        Objects.requireNonNull(configs, "configs");
+        List<Backend> added = new ArrayList<>();
+        List<Backend> removed = new ArrayList<>();
+        List<Backend> kept = new ArrayList<>();
+        synchronized (this) {
+            Map<String, Backend> next = new LinkedHashMap<>();
+            for (BackendConfig c : configs) {
+                Backend old = byName.get(c.name());
+                Backend b;
+                if (old != null && old.address().equals(c.address())) {
+                    old.weight(c.weight());
+                    kept.add(old);
+                    b = old;
+                } else {
+                    b = new Backend(c);
+                    added.add(b);
+                }
+                if (next.putIfAbsent(c.name(), b) != null) {
+                    throw new IllegalArgumentException("backends: duplicate name \"" + c.name() + '"');
+                }
+            }
+            for (Backend old : byName.values()) {
+                if (next.get(old.name()) != old) {
+                    removed.add(old);
+                }
+            }
+            byName.clear();
+            byName.putAll(next);
+            publish();
+        }
+        if (!added.isEmpty() || !removed.isEmpty()) {
+            log.info("backends reconfigured: added {}, removed {}, kept {}", names(added), names(removed), names(kept));
+        }
+        return new Change(List.copyOf(added), List.copyOf(removed), List.copyOf(kept));
+    }
+
+    private static List<String> names(List<Backend> backends) {
+        List<String> out = new ArrayList<>(backends.size());
+        for (Backend b : backends) {
+            out.add(b.name());
+        }
+        return out;
+    }
+
     private void checkMember(Backend backend) {
         if (byName.get(backend.name()) != backend) {
             throw new IllegalArgumentException("backend: " + backend.name() + " (expected: a member of this pool)");

@@ -45,7 +45,37 @@ public final class FrontendStats {
     }
 
     void closed() {
-        active.decrementAndGet();
+        if (active.decrementAndGet() == 0) {
+            synchronized (this) {
+                notifyAll();
+            }
+        }
+    }
+
+    /**
+     * Waits until no client connection is open, for at most {@code timeout}. Blocks the caller:
+     * never call it from an event loop.
+     *
+     * @return true when none is open
+     */
+    boolean awaitNoActive(java.time.Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        synchronized (this) {
+            while (active.get() > 0) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    return false;
+                }
+                try {
+                    // Bounded wait: a close between the check and the wait is seen within 100 ms.
+                    wait(Math.max(1, Math.min(100, left / 1_000_000)));
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return active.get() == 0;
+                }
+            }
+        }
+        return true;
     }
 
     void rejectedByLimit() {

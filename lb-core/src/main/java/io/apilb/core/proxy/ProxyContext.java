@@ -30,12 +30,14 @@ final class ProxyContext {
     final int retries;
     final boolean failOpen;
     final int maxConnections;
+    final long idleMillis;
     final Set<FrontendHandler> connections;
     private final AtomicLong ids;
     private final AtomicLong lastFailOpenWarn = new AtomicLong(System.nanoTime() - FAIL_OPEN_WARN_INTERVAL_NANOS);
 
     ProxyContext(BackendPool pool, Selector selector, BackendConnector connector, FrontendStats stats, int retries,
-                 boolean failOpen, int maxConnections, Set<FrontendHandler> connections, AtomicLong ids) {
+                 boolean failOpen, int maxConnections, long idleMillis, Set<FrontendHandler> connections,
+                 AtomicLong ids) {
         this.pool = pool;
         this.selector = selector;
         this.connector = connector;
@@ -43,6 +45,7 @@ final class ProxyContext {
         this.retries = retries;
         this.failOpen = failOpen;
         this.maxConnections = maxConnections;
+        this.idleMillis = idleMillis;
         this.connections = connections;
         this.ids = ids;
     }
@@ -51,7 +54,7 @@ final class ProxyContext {
     static ProxyContext standalone(BackendPool pool, Selector selector, BackendConnector connector, int retries,
                                    boolean failOpen, int maxConnections) {
         return new ProxyContext(pool, selector, connector, new FrontendStats(), retries, failOpen, maxConnections,
-                ConcurrentHashMap.newKeySet(), new AtomicLong());
+                0, ConcurrentHashMap.newKeySet(), new AtomicLong());
     }
 
     long nextId() {

@@ -4,7 +4,6 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
 import io.netty.handler.timeout.IdleStateHandler;
 
-import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 
@@ -16,20 +15,19 @@ import java.util.function.Supplier;
 final class ProxyInitializer extends ChannelInitializer<Channel> {
     private final String listener;
     private final Supplier<ProxyContext> context;
-    private final long idleMillis;
 
-    ProxyInitializer(String listener, Supplier<ProxyContext> context, Duration idle) {
+    ProxyInitializer(String listener, Supplier<ProxyContext> context) {
         this.listener = listener;
         this.context = context;
-        this.idleMillis = idle.toMillis();
     }
 
     @Override
     protected void initChannel(Channel ch) {
-        if (idleMillis > 0) {
+        ProxyContext ctx = context.get();
+        if (ctx.idleMillis > 0) {
             // Reads and writes on the client leg are exactly the bytes of both directions.
-            ch.pipeline().addLast("idle", new IdleStateHandler(0, 0, idleMillis, TimeUnit.MILLISECONDS));
+            ch.pipeline().addLast("idle", new IdleStateHandler(0, 0, ctx.idleMillis, TimeUnit.MILLISECONDS));
         }
-        ch.pipeline().addLast("frontend", new FrontendHandler(context.get(), listener));
+        ch.pipeline().addLast("frontend", new FrontendHandler(ctx, listener));
     }
 }

@@ -19,7 +19,10 @@ import org.slf4j.LoggerFactory;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -31,19 +34,22 @@ import java.util.concurrent.atomic.AtomicLong;
  * Accepting and relaying share one event loop group of one thread per core; each connection's
  * two legs live on one loop.
  *
- * <p>{@link #start()} and {@link #shutdown(Duration)} block and must not be called from an event loop.
+ * <p>{@link #start()}, {@link #reconfigure(ApilbConfig)} and {@link #shutdown(Duration)} block and
+ * must not be called from an event loop; they are serialised by the caller (the launcher's main or
+ * control thread).
  */
 public final class ProxyServer implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ProxyServer.class);
 
-    private final ApilbConfig config;
+    private final BackendPool pool;
     private final Transport transport;
     private final FrontendStats stats = new FrontendStats();
     private final Set<FrontendHandler> connections = ConcurrentHashMap.newKeySet();
     private final AtomicLong ids = new AtomicLong();
     private final BackendResolver resolver = new BackendResolver();
-    private final List<Channel> serverChannels = new ArrayList<>();
+    private final Map<ListenerConfig, Channel> listeners = new LinkedHashMap<>();
     private final EventLoopGroup group;
+    private volatile ApilbConfig config;
     private volatile ProxyContext context;
 
     public ProxyServer(ApilbConfig config, BackendPool pool) {
@@ -55,19 +61,61 @@ public final class ProxyServer implements AutoCloseable {
      */
     public ProxyServer(ApilbConfig config, BackendPool pool, Transport transport, int ioThreads) {
         this.config = Objects.requireNonNull(config, "config");
+        this.pool = Objects.requireNonNull(pool, "pool");
         this.transport = Objects.requireNonNull(transport, "transport");
-        Objects.requireNonNull(pool, "pool");
         int threads = ioThreads > 0 ? ioThreads : Runtime.getRuntime().availableProcessors();
         this.group = transport.newGroup(threads, new DefaultThreadFactory("apilb-io", true));
-        BackendConnector connector = new SocketConnector(transport, config.tcp(), config.timeouts(), resolver);
-        this.context = new ProxyContext(pool, Selector.of(config.balance()), connector, stats, config.retries(),
-                config.health().failOpen(), config.limits().maxConnections(), connections, ids);
+        this.context = newContext(config);
     }
 
-    /** Binds every listener. On any failure, whatever was bound is closed again. */
+    private ProxyContext newContext(ApilbConfig c) {
+        BackendConnector connector = new SocketConnector(transport, c.tcp(), c.timeouts(), resolver);
+        return new ProxyContext(pool, Selector.of(c.balance()), connector, stats, c.retries(), c.health().failOpen(),
+                c.limits().maxConnections(), c.timeouts().idle().toMillis(), connections, ids);
+    }
+
+    /** Binds every listener. On any failure, whatever was bound is closed again and the threads released. */
     public synchronized void start() {
-        for (int i = 0; i < config.listeners().size(); i++) {
-            ListenerConfig l = config.listeners().get(i);
+        try {
+            listeners.putAll(bind(config, config.listeners()));
+        } catch (IllegalStateException e) {
+            group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+            resolver.close();
+            throw e;
+        }
+    }
+
+    /**
+     * Applies a reloaded config: new connections use the new policy, timeouts and limits (open
+     * ones keep theirs); listeners that are new are bound, those gone are closed, unchanged ones
+     * keep accepting throughout. Binds first: if a new listener cannot bind, nothing changes and
+     * the exception says which.
+     */
+    public synchronized void reconfigure(ApilbConfig next) {
+        Objects.requireNonNull(next, "next");
+        List<ListenerConfig> toBind = new ArrayList<>();
+        for (ListenerConfig l : next.listeners()) {
+            if (!listeners.containsKey(l)) {
+                toBind.add(l);
+            }
+        }
+        Map<ListenerConfig, Channel> bound = bind(next, toBind);
+        context = newContext(next);
+        config = next;
+        listeners.entrySet().removeIf(e -> {
+            if (next.listeners().contains(e.getKey())) {
+                return false;
+            }
+            log.info("listener={} closed ({})", e.getKey().name(), e.getKey().address());
+            e.getValue().close().syncUninterruptibly();
+            return true;
+        });
+        listeners.putAll(bound);
+    }
+
+    private Map<ListenerConfig, Channel> bind(ApilbConfig c, List<ListenerConfig> toBind) {
+        Map<ListenerConfig, Channel> bound = new LinkedHashMap<>();
+        for (ListenerConfig l : toBind) {
             ServerBootstrap b = new ServerBootstrap()
                     .group(group)
                     .channel(transport.serverChannelClass())
@@ -75,28 +123,26 @@ public final class ProxyServer implements AutoCloseable {
                     .option(ChannelOption.SO_REUSEADDR, true)
                     .childOption(ChannelOption.AUTO_READ, false)
                     .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
-                    .childHandler(new ProxyInitializer(l.name(), () -> context, config.timeouts().idle()));
-            transport.configureChildren(b, config.tcp());
-            ChannelFuture bound = b.bind(l.address().host(), l.address().port()).awaitUninterruptibly();
-            if (!bound.isSuccess()) {
-                closeListeners();
-                group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
-                resolver.close();
-                Throwable cause = bound.cause();
-                throw new IllegalStateException("listeners[" + i + "].address: cannot listen on " + l.address() + ": "
-                        + cause.getMessage(), cause);
+                    .childHandler(new ProxyInitializer(l.name(), () -> context));
+            transport.configureChildren(b, c.tcp());
+            ChannelFuture f = b.bind(l.address().host(), l.address().port()).awaitUninterruptibly();
+            if (!f.isSuccess()) {
+                bound.values().forEach(ch -> ch.close().syncUninterruptibly());
+                int index = c.listeners().indexOf(l);
+                throw new IllegalStateException("listeners[" + index + "].address: cannot listen on " + l.address()
+                        + ": " + f.cause().getMessage(), f.cause());
             }
-            Channel ch = bound.channel();
-            serverChannels.add(ch);
-            log.info("listener={} listening on {} ({})", l.name(), ch.localAddress(),
-                    transport.name().toLowerCase(java.util.Locale.ROOT));
+            bound.put(l, f.channel());
+            log.info("listener={} listening on {} ({})", l.name(), AccessLog.format(f.channel().localAddress()),
+                    transport.name().toLowerCase(Locale.ROOT));
         }
+        return bound;
     }
 
     /** The bound addresses, in listener order (resolves port 0). */
     public synchronized List<InetSocketAddress> boundAddresses() {
         List<InetSocketAddress> out = new ArrayList<>();
-        for (Channel ch : serverChannels) {
+        for (Channel ch : listeners.values()) {
             out.add((InetSocketAddress) ch.localAddress());
         }
         return out;
@@ -112,31 +158,24 @@ public final class ProxyServer implements AutoCloseable {
 
     /** Stops accepting new connections; established ones carry on. */
     public synchronized void stopAccepting() {
-        closeListeners();
+        for (Channel ch : listeners.values()) {
+            ch.close().syncUninterruptibly();
+        }
+        listeners.clear();
     }
 
     /**
      * Stops accepting, lets open connections finish for up to {@code grace}, closes what is left,
-     * then releases the threads. Blocks for at most about {@code grace} plus a second.
+     * then releases the threads. Blocks for at most about {@code grace} plus two seconds.
      */
     public void shutdown(Duration grace) {
         stopAccepting();
-        long deadline = System.nanoTime() + grace.toNanos();
         int open = stats.active();
         if (open > 0) {
             log.info("waiting up to {} ms for {} open connections", grace.toMillis(), open);
         }
-        while (stats.active() > 0 && System.nanoTime() < deadline) {
-            try {
-                Thread.sleep(50);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                break;
-            }
-        }
-        int left = stats.active();
-        if (left > 0) {
-            log.warn("shutdown grace over: closing {} connections", left);
+        if (!stats.awaitNoActive(grace)) {
+            log.warn("shutdown grace over: closing {} connections", stats.active());
             for (FrontendHandler c : connections) {
                 c.close(Termination.SHUTDOWN);
             }
@@ -148,12 +187,5 @@ public final class ProxyServer implements AutoCloseable {
     @Override
     public void close() {
         shutdown(Duration.ZERO);
-    }
-
-    private void closeListeners() {
-        for (Channel ch : serverChannels) {
-            ch.close().syncUninterruptibly();
-        }
-        serverChannels.clear();
     }
 }
