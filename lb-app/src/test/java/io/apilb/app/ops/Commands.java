@@ -51,6 +51,7 @@ final class Commands {
      */
     static Result run(Duration timeout, Path dir, Map<String, String> env, String... command) {
         Path out = null;
+        Process p = null;
         try {
             out = Files.createTempFile("apilb-cmd", ".out");
             ProcessBuilder pb = new ProcessBuilder(List.of(command)).redirectErrorStream(true)
@@ -59,7 +60,7 @@ final class Commands {
                 pb.directory(dir.toFile());
             }
             pb.environment().putAll(env);
-            Process p = pb.start();
+            p = pb.start();
             if (!p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
                 p.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
                 throw new IllegalStateException(String.join(" ", command) + " did not finish within " + timeout
@@ -69,6 +70,7 @@ final class Commands {
         } catch (IOException e) {
             throw new IllegalStateException("cannot run " + String.join(" ", command) + ": " + e, e);
         } catch (InterruptedException e) {
+            p.destroyForcibly();
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted running " + String.join(" ", command), e);
         } finally {
