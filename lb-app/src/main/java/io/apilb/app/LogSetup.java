@@ -3,6 +3,7 @@ package io.apilb.app;
 import io.apilb.core.config.LogFormat;
 import io.apilb.core.config.LoggingConfig;
 
+import ch.qos.logback.classic.AsyncAppender;
 import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.LoggerContext;
@@ -17,11 +18,13 @@ import org.slf4j.LoggerFactory;
 /**
  * Applies the {@code logging} section to logback: plain single lines or one JSON object per line
  * on stdout, the root level, and whether the access log ({@code apilb.access}) is written.
- * Called once at start and again on reload, from the main thread.
+ * Called once at start and again on reload, from the main thread. The async appender is flushed
+ * and stopped by {@link #stop()} at exit, so the last lines are not lost.
  */
 final class LogSetup {
     static final String PLAIN_PATTERN = "%d{yyyy-MM-dd'T'HH:mm:ss.SSSXXX} %-5level %logger{0} %msg%n";
     private static final String ACCESS_LOGGER = "apilb.access";
+    private static final int ASYNC_QUEUE = 16_384;
 
     private LogSetup() {
     }
@@ -54,7 +57,23 @@ final class LogSetup {
         console.setName("stdout");
         console.setEncoder(encoder);
         console.start();
+        // Event loops write the access log: they hand lines to a queue and one thread writes stdout,
+        // so a slow log reader never stalls traffic. When the queue is full, lines are dropped.
+        AsyncAppender async = new AsyncAppender();
+        async.setContext(context);
+        async.setName("async-stdout");
+        async.setQueueSize(ASYNC_QUEUE);
+        async.setDiscardingThreshold(0);
+        async.setNeverBlock(true);
+        async.setIncludeCallerData(false);
+        async.addAppender(console);
+        async.start();
         root.detachAndStopAllAppenders();
-        root.addAppender(console);
+        root.addAppender(async);
+    }
+
+    /** Writes out what is queued and stops the appenders; called last at exit. */
+    static void stop() {
+        ((LoggerContext) LoggerFactory.getILoggerFactory()).stop();
     }
 }

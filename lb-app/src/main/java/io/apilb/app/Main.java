@@ -36,7 +36,9 @@ public final class Main {
     }
 
     public static void main(String[] args) {
-        System.exit(run(args, System.out, System.err));
+        int code = run(args, System.out, System.err);
+        LogSetup.stop();
+        System.exit(code);
     }
 
     static int run(String[] args, PrintStream out, PrintStream err) {
@@ -130,7 +132,9 @@ public final class Main {
         }
         ApilbRuntime rt;
         try {
-            rt = ApilbRuntime.start(Demo.config(cluster, listen, admin));
+            ApilbConfig config = Demo.config(cluster, listen, admin);
+            LogSetup.apply(config.logging());
+            rt = ApilbRuntime.start(config);
         } catch (RuntimeException e) {
             cluster.close();
             err.println("apilb demo: cannot start: " + e.getMessage());

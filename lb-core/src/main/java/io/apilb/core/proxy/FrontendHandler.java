@@ -28,9 +28,12 @@ import java.util.Set;
  * One proxied connection, from accept to access-log line: picks a backend, dials it (retrying the
  * next one on refusal or timeout), then relays bytes both ways untouched.
  *
- * <p>Flow control: both channels have AUTO_READ off. A side is read only while the other side is
- * writable; writes are flushed once per read burst. A client that stops reading therefore stops
- * the backend being read, and the kernel's windows push back to the server, so memory stays bounded.
+ * <p>Flow control: both channels start with AUTO_READ off, so nothing is read before the backend
+ * is connected. Then both read on their own, and a side stops reading exactly while the other side
+ * is not writable; writes are flushed once per read burst. A client that stops reading therefore
+ * stops the backend being read, and the kernel's windows push back to the server, so memory stays
+ * bounded. (Switching auto-read only on writability changes, rather than requesting each read,
+ * spares the epoll transport two epoll_ctl calls per read burst.)
  *
  * <p>All methods run on the client channel's event loop (the backend channel shares it), except
  * {@link #close(Termination)}, which hops onto it.
@@ -119,9 +122,9 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Prox
             if (clientInputShut) {
                 shutdownOutputAfterFlush(backendChannel);
             } else {
-                client.read();
+                client.config().setAutoRead(backendChannel.isWritable());
             }
-            backendChannel.read();
+            backendChannel.config().setAutoRead(client.isWritable());
             return;
         }
         target.stats().connectionClosed();
@@ -167,19 +170,15 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Prox
 
     @Override
     public void channelReadComplete(ChannelHandlerContext c) {
-        if (backendChannel == null) {
-            return;
-        }
-        backendChannel.flush();
-        if (backendChannel.isWritable() && !clientInputShut) {
-            client.read();
+        if (backendChannel != null) {
+            backendChannel.flush();
         }
     }
 
     @Override
     public void channelWritabilityChanged(ChannelHandlerContext c) {
-        if (client.isWritable() && backendChannel != null && !backendInputShut) {
-            backendChannel.read();
+        if (backendChannel != null && !backendInputShut) {
+            backendChannel.config().setAutoRead(client.isWritable());
         }
         c.fireChannelWritabilityChanged();
     }
@@ -281,14 +280,11 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Prox
 
     void backendReadComplete() {
         client.flush();
-        if (client.isWritable() && !backendInputShut) {
-            backendChannel.read();
-        }
     }
 
     void backendWritabilityChanged(boolean writable) {
-        if (writable && !clientInputShut) {
-            client.read();
+        if (!clientInputShut) {
+            client.config().setAutoRead(writable);
         }
     }
 

@@ -1,0 +1,52 @@
+package io.apilb.admin;
+
+import io.apilb.core.backend.Backend;
+import io.apilb.core.backend.BackendStats;
+import io.apilb.core.backend.ConnectFailure;
+import io.apilb.health.CheckResult;
+import io.apilb.health.CheckResults;
+
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * The JSON shape of one backend in the admin API. Enum values are lower case, except the check
+ * status, which keeps HAProxy's spelling ({@code L7OK}, {@code L4CON}) that operators know;
+ * times are ISO-8601 instants in UTC.
+ */
+record BackendJson(String name, String address, String health, String state, boolean routable, int weight,
+                   int activeConnections, int maxConnections, long totalConnections, long bytesIn, long bytesOut,
+                   long connectFailures, Map<String, Long> connectFailuresByReason, Check check, String lastChange,
+                   double downtimeSeconds) {
+
+    /** The last probe of a backend; null in {@link BackendJson} before the first one or when checks are off. */
+    record Check(String status, long durationMs, String at, Integer httpStatus, String error) {
+        static Check of(CheckResult r) {
+            if (r == null) {
+                return null;
+            }
+            return new Check(r.status().name(), r.duration().toMillis(), r.at().toString(),
+                    r.httpStatus() == 0 ? null : r.httpStatus(), r.error());
+        }
+    }
+
+    /** Reads a backend's current state; {@code checks} may be null when health checking is off. */
+    static BackendJson of(Backend b, CheckResults checks) {
+        BackendStats s = b.stats();
+        Map<String, Long> failures = new LinkedHashMap<>();
+        for (ConnectFailure f : ConnectFailure.values()) {
+            failures.put(f.tag(), s.connectFailures(f));
+        }
+        long failuresTotal = failures.values().stream().mapToLong(Long::longValue).sum();
+        return new BackendJson(b.name(), b.address().toString(), lower(b.health()), lower(b.adminState()),
+                b.routable(), b.weight(), s.active(), s.maxActive(), s.total(), s.bytesIn(), s.bytesOut(),
+                failuresTotal, failures, checks == null ? null : Check.of(checks.last(b.name())),
+                Instant.ofEpochMilli(b.lastChangeMillis()).toString(), b.downtimeMillis() / 1000.0);
+    }
+
+    private static String lower(Enum<?> e) {
+        return e.name().toLowerCase(Locale.ROOT);
+    }
+}

@@ -1,0 +1,38 @@
+package io.apilb.admin;
+
+import io.apilb.core.proxy.FrontendStats;
+
+import io.netty.handler.codec.http.HttpMethod;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.function.BooleanSupplier;
+
+/**
+ * {@code GET /api/v1/frontend}: the client-side counters, all listeners together, and whether the
+ * balancer is shutting down. Lock-free reads on the event loop.
+ */
+final class FrontendApi {
+    private final FrontendStats stats;
+    private final BooleanSupplier shuttingDown;
+
+    FrontendApi(FrontendStats stats, BooleanSupplier shuttingDown) {
+        this.stats = stats;
+        this.shuttingDown = shuttingDown;
+    }
+
+    void addTo(Router router) {
+        router.add(HttpMethod.GET, "/api/v1/frontend", this::get);
+    }
+
+    private AdminResponse get(AdminRequest request) {
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("activeConnections", stats.active());
+        body.put("acceptedConnections", stats.accepted());
+        body.put("rejectedConnections", stats.rejected());
+        body.put("noBackendConnections", stats.noBackend());
+        body.put("failOpenConnections", stats.failOpen());
+        body.put("shuttingDown", shuttingDown.getAsBoolean());
+        return AdminResponse.ok(body);
+    }
+}

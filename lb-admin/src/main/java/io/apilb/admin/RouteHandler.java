@@ -1,0 +1,10 @@
+package io.apilb.admin;
+
+/**
+ * Answers the requests of one route. Runs on the admin event loop unless the route was added as
+ * blocking, in which case it runs on the admin worker thread and may wait.
+ */
+@FunctionalInterface
+interface RouteHandler {
+    AdminResponse handle(AdminRequest request) throws Exception;
+}
