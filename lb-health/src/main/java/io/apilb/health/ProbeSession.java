@@ -1,0 +1,129 @@
+package io.apilb.health;
+
+import io.apilb.core.backend.Backend;
+import io.apilb.core.backend.ConnectFailure;
+import io.apilb.core.backend.Health;
+
+import io.netty.channel.EventLoop;
+import io.netty.util.concurrent.ScheduledFuture;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * The health of one backend over time: runs its probes one after another on the prober's event loop,
+ * {@code interval} apart (start to start, minus up to 10% jitter so sessions never probe in lock-step,
+ * and never more than {@code interval} apart, so {@code interval × fall} stays a true bound), keeps its
+ * results, feeds them and the proxy's failed dials to its {@link RiseFallTracker}, and hands every
+ * flip of the verdict to the {@link VerdictPublisher}.
+ *
+ * <p>Everything runs on the prober's event loop, except {@link #passiveFailure} (any thread) and the
+ * reads of {@link #history()} (any thread).
+ */
+final class ProbeSession {
+    private final Backend backend;
+    private final Probe probe;
+    private final EventLoop loop;
+    private final long intervalNanos;
+    private final RiseFallTracker tracker;
+    private final CheckHistory history = new CheckHistory();
+    private final HealthMetrics metrics;
+    private final VerdictPublisher publisher;
+    private final AtomicBoolean passivePending = new AtomicBoolean();
+    private ScheduledFuture<?> next;
+    private ProbeAttempt inFlight;
+    private boolean stopped;
+
+    ProbeSession(Backend backend, Probe probe, EventLoop loop, Duration interval, int rise, int fall,
+                 HealthMetrics metrics, VerdictPublisher publisher) {
+        this.backend = backend;
+        this.probe = probe;
+        this.loop = loop;
+        this.intervalNanos = interval.toNanos();
+        this.tracker = new RiseFallTracker(rise, fall);
+        this.metrics = metrics;
+        this.publisher = publisher;
+    }
+
+    Backend backend() {
+        return backend;
+    }
+
+    CheckHistory history() {
+        return history;
+    }
+
+    /** Schedules the first probe soon (within a tenth of the interval), so the first verdict comes quickly. */
+    void start() {
+        assert loop.inEventLoop();
+        schedule(jitter());
+    }
+
+    /** Stops probing; a probe in flight is abandoned and its connection closed. */
+    void stop() {
+        assert loop.inEventLoop();
+        stopped = true;
+        if (next != null) {
+            next.cancel(false);
+        }
+        if (inFlight != null) {
+            inFlight.abandon();
+        }
+    }
+
+    /**
+     * A dial by the proxy failed: counts as a failed check. Called on a proxy event loop; never blocks.
+     * While one observation waits for the prober's loop, further ones are dropped: a burst of
+     * failed dials is one piece of news, and the tracker is only fed at the loop's pace.
+     */
+    void passiveFailure(ConnectFailure reason, Throwable cause) {
+        if (!passivePending.compareAndSet(false, true)) {
+            return;
+        }
+        loop.execute(() -> {
+            passivePending.set(false);
+            // Once DOWN, more failed dials say nothing new; keep the probes' results in the history.
+            if (stopped || tracker.health() == Health.DOWN) {
+                return;
+            }
+            CheckStatus status = reason == ConnectFailure.CONNECT_TIMEOUT ? CheckStatus.L4TOUT : CheckStatus.L4CON;
+            String error = "proxy connect: " + reason.tag()
+                    + (cause != null ? " (" + ProbeAttempt.describe(cause) + ")" : "");
+            observe(new CheckResult(status, Duration.ZERO, Instant.now(), 0, error));
+        });
+    }
+
+    private void schedule(long delayNanos) {
+        next = loop.schedule(this::probeNow, delayNanos, TimeUnit.NANOSECONDS);
+    }
+
+    private void probeNow() {
+        if (stopped) {
+            return;
+        }
+        long started = System.nanoTime();
+        inFlight = probe.run(result -> {
+            inFlight = null;
+            metrics.checked(backend, result);
+            observe(result);
+            long elapsed = System.nanoTime() - started;
+            schedule(Math.max(0, intervalNanos - jitter() - elapsed));
+        });
+    }
+
+    private void observe(CheckResult result) {
+        history.add(result);
+        Health flipped = tracker.record(result.status().ok());
+        if (flipped != null) {
+            publisher.publish(backend, flipped, result);
+        }
+    }
+
+    private long jitter() {
+        long bound = intervalNanos / 10;
+        return bound > 0 ? ThreadLocalRandom.current().nextLong(bound) : 0;
+    }
+}
