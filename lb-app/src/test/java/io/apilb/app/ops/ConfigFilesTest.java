@@ -36,7 +36,7 @@ import java.util.stream.Stream;
 class ConfigFilesTest {
     private static final Duration TOOL_TIMEOUT = Duration.ofSeconds(60);
 
-    /** The metrics apilb's admin port exports (DESIGN.md, "Admin HTTP"), as Prometheus names them. */
+    /** The apilb metrics the admin port exports, as Prometheus names them (checked against a scrape of /metrics). */
     static final Set<String> EXPORTED_METRICS = Set.of(
             "apilb_backend_up",
             "apilb_backend_connections_active",
@@ -47,7 +47,10 @@ class ConfigFilesTest {
             "apilb_frontend_connections_active",
             "apilb_frontend_connections_accepted_total",
             "apilb_frontend_connections_rejected_total",
-            "apilb_frontend_connections_no_backend_total");
+            "apilb_frontend_connections_no_backend_total",
+            "apilb_frontend_connections_fail_open_total",
+            "apilb_health_transitions_total",
+            "apilb_health_all_down");
 
     private static final Pattern METRIC = Pattern.compile("\\bapilb_[a-z_]+\\b");
 

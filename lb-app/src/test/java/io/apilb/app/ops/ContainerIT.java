@@ -104,8 +104,11 @@ class ContainerIT {
 
     /**
      * The image from docker/Dockerfile with the repository root as context: the poms and sources
-     * of every module and docker/, never build output.
+     * of every module and docker/, never build output. The context is listed file by file, so the
+     * Dockerfile is named by its path inside it ({@code withDockerfile(Path)} would make the
+     * Dockerfile's own directory the context).
      */
+    @SuppressWarnings("deprecation")
     private static synchronized ImageFromDockerfile image() throws IOException {
         if (image != null) {
             return image;
