@@ -1,48 +1,123 @@
 package io.apilb.app;
 
+import io.apilb.admin.AdminServer;
+import io.apilb.admin.Reloader;
+import io.apilb.core.backend.AdminState;
+import io.apilb.core.backend.Backend;
 import io.apilb.core.backend.BackendPool;
+import io.apilb.core.backend.Termination;
 import io.apilb.core.config.ApilbConfig;
+import io.apilb.core.config.ConfigException;
+import io.apilb.core.config.ConfigLoader;
 import io.apilb.core.proxy.ProxyServer;
+import io.apilb.health.CheckResult;
+import io.apilb.health.CheckResults;
+import io.apilb.health.HealthChecker;
+
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
+import java.util.Locale;
 import java.util.Objects;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 
 /**
- * One running balancer: the backend pool and the proxy, wired from one config, with the order
- * of start and stop in one place. Start and shutdown run on the main thread.
+ * One running balancer: meters, backend pool, health checker, proxy and admin port wired from
+ * one config, with the order of start, reload and stop in one place.
+ *
+ * <p>Threads: start and shutdown run on the caller (main); reload runs on the caller too (the
+ * {@code apilb-control} thread for SIGHUP, the admin worker for the API) and is serialised; drain
+ * timers run on {@code apilb-control}.
  */
 public final class ApilbRuntime implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ApilbRuntime.class);
 
-    private final ApilbConfig config;
+    private final Path configFile;
     private final BackendPool pool;
     private final ProxyServer proxy;
+    private final PrometheusMeterRegistry registry = AdminServer.newMeterRegistry();
+    private final ScheduledExecutorService control = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "apilb-control");
+        t.setDaemon(true);
+        return t;
+    });
+    private volatile ApilbConfig config;
+    private volatile HealthChecker health;
+    private volatile AdminServer admin;
     private volatile boolean shuttingDown;
 
-    private ApilbRuntime(ApilbConfig config) {
+    private ApilbRuntime(ApilbConfig config, Path configFile) {
         this.config = config;
+        this.configFile = configFile;
         this.pool = new BackendPool(config.backends());
         this.proxy = new ProxyServer(config, pool);
     }
 
-    /** Builds and starts everything; on failure, stops what was started and rethrows. */
-    public static ApilbRuntime start(ApilbConfig config) {
+    /**
+     * Builds and starts everything; on failure, stops what was started and rethrows.
+     *
+     * @param configFile the file to re-read on reload, or null (demo, tests): reload is then refused
+     */
+    public static ApilbRuntime start(ApilbConfig config, Path configFile) throws Exception {
         Objects.requireNonNull(config, "config");
-        ApilbRuntime rt = new ApilbRuntime(config);
+        ApilbRuntime rt = new ApilbRuntime(config, configFile);
         try {
-            rt.proxy.start();
-        } catch (RuntimeException e) {
-            rt.proxy.close();
+            rt.startParts();
+        } catch (Exception | Error e) {
+            rt.stopParts(Duration.ZERO);
             throw e;
         }
-        log.info("apilb started: {} listeners, {} backends, balance {}", config.listeners().size(),
-                config.backends().size(), config.balance().name().toLowerCase(java.util.Locale.ROOT));
+        log.info("apilb started: {} listeners, {} backends, balance {}, health {}, admin {}",
+                config.listeners().size(), config.backends().size(), config.balance().name().toLowerCase(Locale.ROOT),
+                config.health().enabled() ? config.health().mode().name().toLowerCase(Locale.ROOT) : "off",
+                rt.admin == null ? "off" : AdminAddress.format(rt.admin.boundAddress()));
         return rt;
     }
+
+    public static ApilbRuntime start(ApilbConfig config) throws Exception {
+        return start(config, null);
+    }
+
+    private void startParts() throws Exception {
+        pool.addListener((backend, oldHealth, oldState) -> scheduleDrainTimeout(backend, oldState));
+        health = new HealthChecker(config.health(), pool, registry);
+        health.start();
+        proxy.start();
+        startAdmin(config);
+    }
+
+    private void startAdmin(ApilbConfig c) {
+        if (!c.admin().enabled()) {
+            return;
+        }
+        AdminServer a = new AdminServer(c.admin(), pool, proxy.stats(), checks, registry,
+                configFile == null ? null : this::reload);
+        a.start();
+        admin = a;
+    }
+
+    /** Results of whichever health checker is current: reload may replace it. */
+    private final CheckResults checks = new CheckResults() {
+        @Override
+        public CheckResult last(String backend) {
+            HealthChecker h = health;
+            return h == null ? null : h.last(backend);
+        }
+
+        @Override
+        public List<CheckResult> history(String backend) {
+            HealthChecker h = health;
+            return h == null ? List.of() : h.history(backend);
+        }
+    };
 
     public ApilbConfig config() {
         return config;
@@ -56,8 +131,22 @@ public final class ApilbRuntime implements AutoCloseable {
         return proxy;
     }
 
+    public CheckResults checks() {
+        return checks;
+    }
+
+    public PrometheusMeterRegistry registry() {
+        return registry;
+    }
+
     public List<InetSocketAddress> listenerAddresses() {
         return proxy.boundAddresses();
+    }
+
+    /** The admin port's address, or null when it is off. */
+    public InetSocketAddress adminAddress() {
+        AdminServer a = admin;
+        return a == null ? null : a.boundAddress();
     }
 
     public boolean shuttingDown() {
@@ -65,22 +154,173 @@ public final class ApilbRuntime implements AutoCloseable {
     }
 
     /**
-     * Graceful stop: stop accepting, give open connections {@code shutdownGrace}, then close the
-     * rest. Blocks until done.
+     * Re-reads the config file and applies it. An invalid file, or one whose new listener cannot be
+     * bound, changes nothing and comes back as the errors. Unchanged backends keep their
+     * connections, counters and health; removed ones take no new connections and their open ones
+     * are closed after {@code drainTimeout}.
+     */
+    public synchronized Reloader.Result reload() {
+        if (configFile == null) {
+            return Reloader.Result.refused(List.of("reload: no config file (the demo and embedded runs have none)"));
+        }
+        if (shuttingDown) {
+            return Reloader.Result.refused(List.of("reload: shutting down"));
+        }
+        ApilbConfig next;
+        try {
+            next = ConfigLoader.load(configFile);
+        } catch (ConfigException e) {
+            log.warn("reload refused, the running config stays: {}", e.getMessage());
+            return Reloader.Result.refused(e.errors());
+        }
+        ApilbConfig old = config;
+        HealthChecker nextHealth = null;
+        if (!next.health().equals(old.health())) {
+            // Built and started before anything changes, so bad TLS files refuse the reload.
+            nextHealth = new HealthChecker(next.health(), pool, registry);
+        }
+        try {
+            proxy.reconfigure(next);
+        } catch (IllegalStateException e) {
+            log.warn("reload refused, the running config stays: {}", e.getMessage());
+            return Reloader.Result.refused(List.of(e.getMessage()));
+        }
+        BackendPool.Change change = pool.reconfigure(next.backends());
+        for (Backend removed : change.removed()) {
+            closeLater(removed, next.drainTimeout(), Termination.BACKEND_REMOVED);
+        }
+        if (nextHealth != null) {
+            health.close();
+            health = nextHealth;
+            try {
+                nextHealth.start();
+            } catch (Exception e) {
+                log.error("health checks could not start after reload: {}", e.getMessage());
+            }
+        } else {
+            health.backendsChanged();
+        }
+        LogSetup.apply(next.logging());
+        config = next;
+        AdminServer a = admin;
+        if (!next.admin().equals(old.admin())) {
+            // The reply to a reload through the admin API must leave before its server restarts.
+            control.schedule(() -> restartAdmin(next), 200, TimeUnit.MILLISECONDS);
+        } else if (a != null) {
+            a.refreshMetrics();
+        }
+        log.info("reloaded {}: +{} -{} backends, {} kept", configFile, change.added().size(),
+                change.removed().size(), change.kept().size());
+        return Reloader.Result.applied();
+    }
+
+    /** Runs {@link #reload()} on the control thread, as SIGHUP does; logs the outcome. */
+    public void reloadInBackground() {
+        control.execute(() -> {
+            Reloader.Result r = reload();
+            if (!r.ok()) {
+                log.warn("reload on SIGHUP refused: {}", String.join("; ", r.errors()));
+            }
+        });
+    }
+
+    private synchronized void restartAdmin(ApilbConfig c) {
+        AdminServer old = admin;
+        if (old != null) {
+            old.close();
+            admin = null;
+        }
+        try {
+            startAdmin(c);
+            log.info("admin port restarted for the new admin settings");
+        } catch (RuntimeException e) {
+            log.error("admin port could not start with the new settings: {}", e.getMessage());
+        }
+    }
+
+    private void scheduleDrainTimeout(Backend backend, AdminState oldState) {
+        Duration timeout = config.drainTimeout();
+        if (backend.adminState() == AdminState.DRAIN && oldState != AdminState.DRAIN && !timeout.isZero()) {
+            control.schedule(() -> {
+                if (backend.adminState() == AdminState.DRAIN) {
+                    int n = backend.closeConnections(Termination.DRAIN_TIMEOUT);
+                    log.info("backend={} drain timeout: closed {} connections", backend.name(), n);
+                }
+            }, timeout.toMillis(), TimeUnit.MILLISECONDS);
+        }
+    }
+
+    private void closeLater(Backend backend, Duration after, Termination why) {
+        if (after.isZero()) {
+            backend.closeConnections(why);
+        } else {
+            control.schedule(() -> backend.closeConnections(why), after.toMillis(), TimeUnit.MILLISECONDS);
+        }
+    }
+
+    /**
+     * Graceful stop: {@code /healthz} turns 503 first (so a VIP moves away), then the listeners stop
+     * accepting, open connections get {@code shutdownGrace}, the rest are closed. Blocks until done.
      */
     public void shutdown() {
-        if (shuttingDown) {
-            return;
+        synchronized (this) {
+            if (shuttingDown) {
+                return;
+            }
+            shuttingDown = true;
         }
-        shuttingDown = true;
+        ApilbConfig c = config;
+        AdminServer a = admin;
+        if (a != null) {
+            a.setShuttingDown(true);
+        }
+        if (!c.shutdownDelay().isZero()) {
+            log.info("shutting down: /healthz 503, still accepting for {} ms so the VIP can move",
+                    c.shutdownDelay().toMillis());
+            try {
+                Thread.sleep(c.shutdownDelay().toMillis());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
         log.info("shutting down: no new connections, {} open get up to {} s", proxy.stats().active(),
-                config.shutdownGrace().toSeconds());
-        proxy.shutdown(config.shutdownGrace());
+                c.shutdownGrace().toSeconds());
+        stopParts(c.shutdownGrace());
         log.info("apilb stopped");
+    }
+
+    private void stopParts(Duration grace) {
+        AdminServer a = admin;
+        if (a != null) {
+            a.setShuttingDown(true);
+        }
+        proxy.shutdown(grace);
+        HealthChecker h = health;
+        if (h != null) {
+            h.close();
+        }
+        if (a != null) {
+            a.close();
+        }
+        control.shutdownNow();
     }
 
     @Override
     public void close() {
         shutdown();
+    }
+
+    /** Formatting of bound addresses for log lines. */
+    static final class AdminAddress {
+        private AdminAddress() {
+        }
+
+        static String format(InetSocketAddress a) {
+            if (a == null) {
+                return "off";
+            }
+            String host = a.getAddress().getHostAddress();
+            return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + a.getPort();
+        }
     }
 }

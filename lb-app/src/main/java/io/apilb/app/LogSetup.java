@@ -7,7 +7,6 @@ import ch.qos.logback.classic.AsyncAppender;
 import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.LoggerContext;
-import ch.qos.logback.classic.encoder.JsonEncoder;
 import ch.qos.logback.classic.encoder.PatternLayoutEncoder;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.ConsoleAppender;
@@ -37,14 +36,7 @@ final class LogSetup {
 
         Encoder<ILoggingEvent> encoder;
         if (logging.format() == LogFormat.JSON) {
-            JsonEncoder json = new JsonEncoder();
-            json.setWithFormattedMessage(true);
-            json.setWithMessage(false);
-            json.setWithArguments(false);
-            json.setWithContext(false);
-            json.setWithSequenceNumber(false);
-            json.setWithNanoseconds(false);
-            encoder = json;
+            encoder = new JsonLineEncoder();
         } else {
             PatternLayoutEncoder plain = new PatternLayoutEncoder();
             plain.setPattern(PLAIN_PATTERN);

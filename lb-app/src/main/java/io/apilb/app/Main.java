@@ -112,11 +112,12 @@ public final class Main {
         LogSetup.apply(config.logging());
         ApilbRuntime rt;
         try {
-            rt = ApilbRuntime.start(config);
-        } catch (RuntimeException e) {
+            rt = ApilbRuntime.start(config, file);
+        } catch (Exception e) {
             err.println("apilb: cannot start: " + e.getMessage());
             return 1;
         }
+        onSignal("HUP", rt::reloadInBackground);
         awaitStopSignal();
         rt.shutdown();
         return 0;
@@ -135,13 +136,14 @@ public final class Main {
             ApilbConfig config = Demo.config(cluster, listen, admin);
             LogSetup.apply(config.logging());
             rt = ApilbRuntime.start(config);
-        } catch (RuntimeException e) {
+        } catch (Exception e) {
             cluster.close();
             err.println("apilb demo: cannot start: " + e.getMessage());
             return 1;
         }
-        out.print(Demo.banner(cluster, rt.listenerAddresses().isEmpty() ? listen
-                : HostPort.parse(hostPort(rt.listenerAddresses().get(0))), admin, false));
+        java.net.InetSocketAddress adminBound = rt.adminAddress();
+        out.print(Demo.banner(cluster, HostPort.parse(hostPort(rt.listenerAddresses().get(0))),
+                adminBound == null ? admin : HostPort.parse(hostPort(adminBound)), adminBound != null));
         out.flush();
         Demo.console(cluster, System.in, out);
         awaitStopSignal();
@@ -155,20 +157,24 @@ public final class Main {
         return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + a.getPort();
     }
 
+    /** Runs {@code action} on each delivery of a signal, where the platform has that signal. */
+    private static void onSignal(String name, Runnable action) {
+        Logger log = LoggerFactory.getLogger(Main.class);
+        try {
+            Signal.handle(new Signal(name), s -> {
+                log.info("received SIG{}", s.getName());
+                action.run();
+            });
+        } catch (IllegalArgumentException e) {
+            log.debug("signal {} not available here", name);
+        }
+    }
+
     /** Blocks the main thread until SIGTERM or SIGINT. */
     private static void awaitStopSignal() {
         CountDownLatch stop = new CountDownLatch(1);
-        Logger log = LoggerFactory.getLogger(Main.class);
-        for (String name : new String[] {"TERM", "INT"}) {
-            try {
-                Signal.handle(new Signal(name), s -> {
-                    log.info("received SIG{}", s.getName());
-                    stop.countDown();
-                });
-            } catch (IllegalArgumentException e) {
-                log.debug("signal {} not available here", name);
-            }
-        }
+        onSignal("TERM", stop::countDown);
+        onSignal("INT", stop::countDown);
         try {
             stop.await();
         } catch (InterruptedException e) {

@@ -48,7 +48,7 @@ public final class Demo {
         return new ApilbConfig(List.of(new ListenerConfig("apiserver", listen)), backends, BalancePolicy.ROUNDROBIN,
                 ApilbConfig.DEFAULT_RETRIES, Timeouts.DEFAULTS, TcpConfig.DEFAULTS, Limits.DEFAULTS, health,
                 new AdminConfig(true, admin, null, null), LoggingConfig.DEFAULTS, Duration.ofSeconds(5),
-                ApilbConfig.DEFAULT_DRAIN_TIMEOUT);
+                ApilbConfig.DEFAULT_DRAIN_TIMEOUT, ApilbConfig.DEFAULT_SHUTDOWN_DELAY);
     }
 
     /** What to try next, printed once everything listens. */

@@ -8,14 +8,18 @@ import java.util.Objects;
  * The whole configuration, as loaded from one YAML file by {@link ConfigLoader}. Immutable.
  * Top-level defaults: {@code balance: roundrobin}, {@code retries: 2}, {@code shutdownGrace: 30s},
  * {@code drainTimeout: 0s} (drained connections are never forced closed; connections of a backend
- * removed by reload close at once). Section defaults are on each section's record.
+ * removed by reload close at once), {@code shutdownDelay: 0s} (on SIGTERM, how long {@code /healthz}
+ * answers 503 while the listeners still accept, so a VIP can move away before connections are
+ * refused: set it to Keepalived's {@code interval × fall} plus a second in a pair). Section defaults are on each section's record.
  */
 public record ApilbConfig(List<ListenerConfig> listeners, List<BackendConfig> backends, BalancePolicy balance,
                           int retries, Timeouts timeouts, TcpConfig tcp, Limits limits, HealthConfig health,
-                          AdminConfig admin, LoggingConfig logging, Duration shutdownGrace, Duration drainTimeout) {
+                          AdminConfig admin, LoggingConfig logging, Duration shutdownGrace, Duration drainTimeout,
+                          Duration shutdownDelay) {
     public static final int DEFAULT_RETRIES = 2;
     public static final Duration DEFAULT_SHUTDOWN_GRACE = Duration.ofSeconds(30);
     public static final Duration DEFAULT_DRAIN_TIMEOUT = Duration.ZERO;
+    public static final Duration DEFAULT_SHUTDOWN_DELAY = Duration.ZERO;
 
     public ApilbConfig {
         listeners = List.copyOf(listeners);
@@ -29,6 +33,7 @@ public record ApilbConfig(List<ListenerConfig> listeners, List<BackendConfig> ba
         Objects.requireNonNull(logging, "logging");
         Objects.requireNonNull(shutdownGrace, "shutdownGrace");
         Objects.requireNonNull(drainTimeout, "drainTimeout");
+        Objects.requireNonNull(shutdownDelay, "shutdownDelay");
         if (retries < 0) {
             throw new IllegalArgumentException("retries: " + retries + " (expected: >= 0)");
         }

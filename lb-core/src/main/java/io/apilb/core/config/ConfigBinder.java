@@ -53,7 +53,8 @@ final class ConfigBinder {
 
     private ApilbConfig config(Node node) {
         YamlMap root = YamlMap.root(node, problems, env, "listeners", "backends", "balance", "retries",
-                "timeouts", "tcp", "limits", "health", "admin", "logging", "shutdownGrace", "drainTimeout");
+                "timeouts", "tcp", "limits", "health", "admin", "logging", "shutdownGrace", "drainTimeout",
+                "shutdownDelay");
         return new ApilbConfig(
                 listeners(root),
                 backends(root),
@@ -69,7 +70,8 @@ final class ConfigBinder {
                 admin(root.section("admin", "enabled", "address", "token", "tokenFile")),
                 logging(root.section("logging", "format", "accessLog", "level")),
                 root.optional("shutdownGrace", duration(Duration.ZERO), ApilbConfig.DEFAULT_SHUTDOWN_GRACE),
-                root.optional("drainTimeout", duration(Duration.ZERO), ApilbConfig.DEFAULT_DRAIN_TIMEOUT));
+                root.optional("drainTimeout", duration(Duration.ZERO), ApilbConfig.DEFAULT_DRAIN_TIMEOUT),
+                root.optional("shutdownDelay", duration(Duration.ZERO), ApilbConfig.DEFAULT_SHUTDOWN_DELAY));
     }
 
     private static List<ListenerConfig> listeners(YamlMap root) {

@@ -5,13 +5,9 @@ import io.apilb.core.backend.BackendPool;
 import io.apilb.core.backend.Snapshot;
 import io.apilb.core.balance.Selector;
 
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -20,8 +16,6 @@ import java.util.concurrent.atomic.AtomicLong;
  * connections pick it up while old ones keep theirs.
  */
 final class ProxyContext {
-    private static final Logger log = LoggerFactory.getLogger(ProxyContext.class);
-    private static final long FAIL_OPEN_WARN_INTERVAL_NANOS = TimeUnit.SECONDS.toNanos(10);
 
     final BackendPool pool;
     final Selector selector;
@@ -33,7 +27,6 @@ final class ProxyContext {
     final long idleMillis;
     final Set<FrontendHandler> connections;
     private final AtomicLong ids;
-    private final AtomicLong lastFailOpenWarn = new AtomicLong(System.nanoTime() - FAIL_OPEN_WARN_INTERVAL_NANOS);
 
     ProxyContext(BackendPool pool, Selector selector, BackendConnector connector, FrontendStats stats, int retries,
                  boolean failOpen, int maxConnections, long idleMillis, Set<FrontendHandler> connections,
@@ -72,12 +65,8 @@ final class ProxyContext {
             return s.routable();
         }
         if (!s.failOpen().isEmpty()) {
+            // Counted here; the health checker logs the episode once, when every backend went DOWN.
             stats.routedFailOpen();
-            long now = System.nanoTime();
-            long last = lastFailOpenWarn.get();
-            if (now - last >= FAIL_OPEN_WARN_INTERVAL_NANOS && lastFailOpenWarn.compareAndSet(last, now)) {
-                log.warn("no backend is routable; failing open across {} READY backends", s.failOpen().size());
-            }
         }
         return s.failOpen();
     }

@@ -90,6 +90,7 @@ class ConfigLoaderTest {
         assertEquals(new LoggingConfig(LogFormat.PLAIN, true, "INFO"), c.logging());
         assertEquals(Duration.ofSeconds(30), c.shutdownGrace());
         assertEquals(Duration.ZERO, c.drainTimeout());
+        assertEquals(Duration.ZERO, c.shutdownDelay());
     }
 
     @Test
@@ -118,6 +119,7 @@ class ConfigLoaderTest {
                 logging: { format: json, accessLog: false, level: debug }
                 shutdownGrace: 1m
                 drainTimeout: 10m
+                shutdownDelay: 3s
                 """);
 
         assertEquals(0, c.backend("m2").weight());
@@ -134,6 +136,7 @@ class ConfigLoaderTest {
         assertEquals(new LoggingConfig(LogFormat.JSON, false, "DEBUG"), c.logging());
         assertEquals(Duration.ofMinutes(1), c.shutdownGrace());
         assertEquals(Duration.ofMinutes(10), c.drainTimeout());
+        assertEquals(Duration.ofSeconds(3), c.shutdownDelay());
     }
 
     @Test

@@ -379,7 +379,7 @@ class ProxyIntegrationTest {
             ApilbConfig clash = new ApilbConfig(List.of(new io.apilb.core.config.ListenerConfig("apiserver",
                     new io.apilb.core.config.HostPort("127.0.0.1", taken.getLocalPort()))), base.backends(), base.balance(),
                     base.retries(), base.timeouts(), base.tcp(), base.limits(), base.health(), base.admin(), base.logging(),
-                    base.shutdownGrace(), base.drainTimeout());
+                    base.shutdownGrace(), base.drainTimeout(), base.shutdownDelay());
             ProxyServer p = new ProxyServer(clash, new BackendPool(clash.backends()));
             IllegalStateException e = assertThrows(IllegalStateException.class, p::start);
             assertTrue(e.getMessage().startsWith("listeners[0].address: cannot listen on 127.0.0.1:" + taken.getLocalPort()),

@@ -44,7 +44,7 @@ class ProxyReconfigureTest {
 
     private static ApilbConfig withListeners(ApilbConfig c, List<ListenerConfig> listeners, BalancePolicy balance) {
         return new ApilbConfig(listeners, c.backends(), balance, c.retries(), c.timeouts(), c.tcp(), c.limits(),
-                c.health(), c.admin(), c.logging(), c.shutdownGrace(), c.drainTimeout());
+                c.health(), c.admin(), c.logging(), c.shutdownGrace(), c.drainTimeout(), c.shutdownDelay());
     }
 
     private static int freePort() throws java.io.IOException {

@@ -74,6 +74,6 @@ public final class TestConfigs {
         return new ApilbConfig(List.of(new ListenerConfig("apiserver", new HostPort("127.0.0.1", 0))), backends,
                 balance, retries, timeouts, TcpConfig.DEFAULTS, limits, health,
                 new AdminConfig(false, AdminConfig.DEFAULT_ADDRESS, null, null), LoggingConfig.DEFAULTS,
-                shutdownGrace, ApilbConfig.DEFAULT_DRAIN_TIMEOUT);
+                shutdownGrace, ApilbConfig.DEFAULT_DRAIN_TIMEOUT, ApilbConfig.DEFAULT_SHUTDOWN_DELAY);
     }
 }
