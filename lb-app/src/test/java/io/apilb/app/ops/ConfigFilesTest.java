@@ -176,8 +176,9 @@ class ConfigFilesTest {
         Map<String, Object> spec = (Map<String, Object>) pod.get("spec");
         assertEquals(true, spec.get("hostNetwork"));
         long grace = ((Number) spec.get("terminationGracePeriodSeconds")).longValue();
-        assertTrue(grace > config.shutdownGrace().toSeconds(), "terminationGracePeriodSeconds " + grace
-                + " must exceed shutdownGrace " + config.shutdownGrace());
+        assertTrue(grace > config.shutdownDelay().plus(config.shutdownGrace()).toSeconds(),
+                "terminationGracePeriodSeconds " + grace + " must exceed shutdownDelay " + config.shutdownDelay()
+                        + " + shutdownGrace " + config.shutdownGrace());
 
         Map<String, Object> container = ((List<Map<String, Object>>) spec.get("containers")).get(0);
         int listenPort = config.listeners().get(0).address().port();
