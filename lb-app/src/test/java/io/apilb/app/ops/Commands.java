@@ -1,5 +1,7 @@
 package io.apilb.app.ops;
 
+import org.junit.jupiter.api.Assumptions;
+
 import java.io.File;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -31,6 +33,12 @@ final class Commands {
             }
         }
         return false;
+    }
+
+    /** Skips the calling test, naming the Debian package to install, when {@code tool} is not installed. */
+    static void assumeInstalled(String tool, String debianPackage, String needed) {
+        Assumptions.assumeTrue(available(tool),
+                tool + " not installed (Debian package " + debianPackage + "): " + needed);
     }
 
     static boolean isRoot() {

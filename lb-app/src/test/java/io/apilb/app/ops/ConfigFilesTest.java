@@ -3,7 +3,6 @@ package io.apilb.app.ops;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.apilb.core.config.ApilbConfig;
 import io.apilb.core.config.ConfigLoader;
@@ -56,8 +55,7 @@ class ConfigFilesTest {
 
     @Test
     void promtoolAcceptsTheAlertRules() {
-        assumeTrue(Commands.available("promtool"),
-                "promtool not installed (Debian package prometheus): cannot check config/prometheus-rules.yaml");
+        Commands.assumeInstalled("promtool", "prometheus", "cannot check config/prometheus-rules.yaml");
         Commands.Result r = Commands.run(TOOL_TIMEOUT, "promtool", "check", "rules",
                 RepoFiles.config("prometheus-rules.yaml").toString());
         assertTrue(r.ok() && r.output().contains("SUCCESS"), r.output());
@@ -65,8 +63,7 @@ class ConfigFilesTest {
 
     @Test
     void alertRulesFireAsTheirTestsExpect() {
-        assumeTrue(Commands.available("promtool"),
-                "promtool not installed (Debian package prometheus): cannot run config/prometheus-rules.test.yaml");
+        Commands.assumeInstalled("promtool", "prometheus", "cannot run config/prometheus-rules.test.yaml");
         Commands.Result r = Commands.run(TOOL_TIMEOUT, RepoFiles.root().resolve("config"), Map.of(),
                 "promtool", "test", "rules", "prometheus-rules.test.yaml");
         assertTrue(r.ok() && r.output().contains("SUCCESS"), r.output());
@@ -101,8 +98,7 @@ class ConfigFilesTest {
     /** Every dashboard query is valid PromQL: promtool parses them as recording rules. */
     @Test
     void dashboardQueriesParseAsPromQl(@TempDir Path dir) throws IOException {
-        assumeTrue(Commands.available("promtool"),
-                "promtool not installed (Debian package prometheus): cannot parse the dashboard's queries");
+        Commands.assumeInstalled("promtool", "prometheus", "cannot parse the dashboard's queries");
         StringBuilder rules = new StringBuilder("groups:\n  - name: dashboard\n    rules:\n");
         int i = 0;
         for (String expr : dashboardExpressions(dashboard())) {
@@ -147,8 +143,7 @@ class ConfigFilesTest {
 
     @Test
     void keepalivedAcceptsItsConfigWithTheCheckScript() {
-        assumeTrue(Commands.available("keepalived"),
-                "keepalived not installed (Debian package keepalived): cannot check config/keepalived.conf");
+        Commands.assumeInstalled("keepalived", "keepalived", "cannot check config/keepalived.conf");
         Commands.Result r = Commands.run(TOOL_TIMEOUT, "keepalived", "--config-test", "--use-file",
                 RepoFiles.config("keepalived.conf").toString());
         // keepalived 2.2 ends a config test by signalling itself (exit 143), whether or not the file
@@ -159,8 +154,7 @@ class ConfigFilesTest {
 
     @Test
     void systemdAcceptsTheUnit() {
-        assumeTrue(Commands.available("systemd-analyze"),
-                "systemd-analyze not installed (Debian package systemd): cannot verify config/apilb.service");
+        Commands.assumeInstalled("systemd-analyze", "systemd", "cannot verify config/apilb.service");
         Commands.Result r = Commands.run(TOOL_TIMEOUT, "systemd-analyze", "verify",
                 RepoFiles.config("apilb.service").toString());
         assertTrue(r.ok(), r.output());

@@ -79,8 +79,7 @@ class KeepalivedPairIT {
     void requirements() {
         assumeTrue(Commands.isRoot(), "not root: creating network namespaces and running keepalived need it");
         for (String[] tool : new String[][] {{"ip", "iproute2"}, {"keepalived", "keepalived"}, {"curl", "curl"}}) {
-            assumeTrue(Commands.available(tool[0]),
-                    tool[0] + " not installed (Debian package " + tool[1] + "): the HA pair cannot be built");
+            Commands.assumeInstalled(tool[0], tool[1], "the HA pair cannot be built");
         }
         assumeTrue(Commands.run(Duration.ofSeconds(10), "ip", "netns", "list").ok(),
                 "ip netns does not work here (no permission to create network namespaces)");
