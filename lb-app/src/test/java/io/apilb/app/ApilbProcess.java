@@ -14,8 +14,11 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
-/** The shaded jar run as a real process, for tests of signals, exit codes and output. */
-final class ApilbProcess implements AutoCloseable {
+/**
+ * The shaded jar run as a real process, for tests of signals, exit codes and output. Public for
+ * the ops tests, which run it inside network namespaces.
+ */
+public final class ApilbProcess implements AutoCloseable {
     private final Process process;
     private final Path output;
 
@@ -24,12 +27,21 @@ final class ApilbProcess implements AutoCloseable {
         this.output = output;
     }
 
-    static ApilbProcess start(Path workDir, String... args) throws IOException {
+    public static ApilbProcess start(Path workDir, String... args) throws IOException {
+        return start(List.of(), workDir, args);
+    }
+
+    /**
+     * Runs the jar behind {@code launcher}, a command that execs its arguments in place (so the
+     * pid stays the JVM's), e.g. {@code ip netns exec NAME}. Output goes to {@code workDir/apilb.out}.
+     */
+    public static ApilbProcess start(List<String> launcher, Path workDir, String... args) throws IOException {
         String jar = System.getProperty("apilb.jar", "target/apilb.jar");
         if (!new File(jar).isFile()) {
             throw new IllegalStateException("no runnable jar at " + jar + " (run mvn package first)");
         }
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        List<String> cmd = new ArrayList<>(launcher);
+        cmd.addAll(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-Xmx256m", "-jar", jar));
         cmd.addAll(List.of(args));
         Path out = workDir.resolve("apilb.out");
@@ -38,7 +50,7 @@ final class ApilbProcess implements AutoCloseable {
         return new ApilbProcess(p, out);
     }
 
-    String output() {
+    public String output() {
         try {
             return Files.readString(output, StandardCharsets.UTF_8);
         } catch (IOException e) {
@@ -46,23 +58,23 @@ final class ApilbProcess implements AutoCloseable {
         }
     }
 
-    long pid() {
+    public long pid() {
         return process.pid();
     }
 
     /** Sends a signal by name to this process only. */
-    void signal(String name) throws IOException, InterruptedException {
+    public void signal(String name) throws IOException, InterruptedException {
         new ProcessBuilder("kill", "-" + name, Long.toString(process.pid())).start().waitFor(5, TimeUnit.SECONDS);
     }
 
-    int waitForExit(Duration timeout) throws InterruptedException {
+    public int waitForExit(Duration timeout) throws InterruptedException {
         if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
             throw new IllegalStateException("apilb did not exit within " + timeout + "; output:\n" + output());
         }
         return process.exitValue();
     }
 
-    boolean alive() {
+    public boolean alive() {
         return process.isAlive();
     }
 
