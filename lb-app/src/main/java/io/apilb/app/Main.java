@@ -15,6 +15,7 @@ import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 
 import sun.misc.Signal;
@@ -114,11 +115,17 @@ public final class Main {
         // Handlers first: a SIGTERM that arrives while starting must still end in a graceful stop.
         CountDownLatch stop = stopOnSignals();
         AtomicReference<ApilbRuntime> running = new AtomicReference<>();
-        onSignal("HUP", () -> {
+        // Listeners bind before start() returns, so a SIGHUP can come while starting: keep it for later.
+        AtomicBoolean reloadPending = new AtomicBoolean();
+        Runnable reloadIfRunning = () -> {
             ApilbRuntime r = running.get();
-            if (r != null) {
+            if (r != null && reloadPending.getAndSet(false)) {
                 r.reloadInBackground();
             }
+        };
+        onSignal("HUP", () -> {
+            reloadPending.set(true);
+            reloadIfRunning.run();
         });
         ApilbRuntime rt;
         try {
@@ -128,6 +135,7 @@ public final class Main {
             return 1;
         }
         running.set(rt);
+        reloadIfRunning.run();
         await(stop);
         rt.shutdown();
         return 0;
