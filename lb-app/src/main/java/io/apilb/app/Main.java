@@ -8,6 +8,8 @@ import io.apilb.core.config.ConfigException;
 import io.apilb.core.config.ConfigLoader;
 import io.apilb.core.config.HostPort;
 
+import io.netty.util.ResourceLeakDetector;
+
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -38,6 +40,10 @@ public final class Main {
     }
 
     public static void main(String[] args) {
+        if (System.getProperty("io.netty.leakDetection.level") == null) {
+            // Leak tracking samples buffers on the hot path; the test suite runs it at paranoid instead.
+            ResourceLeakDetector.setLevel(ResourceLeakDetector.Level.DISABLED);
+        }
         int code = run(args, System.out, System.err);
         LogSetup.stop();
         System.exit(code);

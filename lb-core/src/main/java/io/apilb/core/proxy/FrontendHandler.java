@@ -12,8 +12,8 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.socket.DuplexChannel;
-import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.concurrent.Future;
+import io.netty.util.concurrent.Ticker;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -23,6 +23,8 @@ import java.util.ArrayDeque;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
 
 /**
  * One proxied connection, from accept to access-log line: picks a backend, dials it (retrying the
@@ -62,6 +64,9 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Prox
     private boolean backendInputShut;
     private boolean finished;
     private boolean counted;
+    private Ticker ticker;
+    private long lastActivity;
+    private ScheduledFuture<?> idleTimer;
 
     FrontendHandler(ProxyContext ctx, String listener) {
         this.ctx = ctx;
@@ -73,6 +78,9 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Prox
     public void channelActive(ChannelHandlerContext c) {
         client = c.channel();
         acceptedAt = System.nanoTime();
+        // The loop's clock, not System.nanoTime(), so tests can drive idle timeouts in virtual time.
+        ticker = client.eventLoop().ticker();
+        lastActivity = ticker.nanoTime();
         counted = true;
         if (ctx.stats.opened() > ctx.maxConnections) {
             ctx.stats.rejectedByLimit();
@@ -119,6 +127,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Prox
             log.debug("conn={} client={} backend={} connected in {} ms", id, client.remoteAddress(), target.name(),
                     connectMillis);
             replayEarlyBytes();
+            armIdleTimer(ctx.idleMillis);
             if (clientInputShut) {
                 shutdownOutputAfterFlush(backendChannel);
             } else {
@@ -165,6 +174,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Prox
         int n = buf.readableBytes();
         bytesIn += n;
         backend.stats().addBytesIn(n);
+        lastActivity = ticker.nanoTime();
         backendChannel.write(buf, backendChannel.voidPromise());
     }
 
@@ -178,9 +188,19 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Prox
     @Override
     public void channelWritabilityChanged(ChannelHandlerContext c) {
         if (backendChannel != null && !backendInputShut) {
-            backendChannel.config().setAutoRead(client.isWritable());
+            setAutoRead(backendChannel, client.isWritable());
         }
         c.fireChannelWritabilityChanged();
+    }
+
+    /**
+     * Closing a channel fails its pending writes, which flips writability: the other leg may be
+     * closed already, and changing its interest set then only makes the kernel refuse (ENOENT).
+     */
+    private static void setAutoRead(Channel ch, boolean on) {
+        if (ch.isActive()) {
+            ch.config().setAutoRead(on);
+        }
     }
 
     @Override
@@ -196,10 +216,6 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Prox
             } else {
                 shutdownOutputAfterFlush(backendChannel);
             }
-        } else if (evt instanceof IdleStateEvent) {
-            log.debug("conn={} client={} idle timeout", id, client.remoteAddress());
-            terminate(Termination.IDLE_TIMEOUT);
-            closeBoth();
         }
         c.fireUserEventTriggered(evt);
     }
@@ -218,6 +234,31 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Prox
         log.debug("conn={} client={} client error: {}", id, client == null ? null : client.remoteAddress(), cause.toString());
         terminate(cause instanceof IOException ? Termination.CLIENT_CLOSE : Termination.ERROR);
         closeBoth();
+    }
+
+    /**
+     * Idle timeout over both directions: every byte relayed is read on one leg, so reads stamp
+     * {@link #lastActivity} and one timer per connection checks the stamp and re-arms for the rest.
+     * Cheaper than an idle handler in the pipeline, which also hooks every write.
+     */
+    private void armIdleTimer(long idleMillis) {
+        if (idleMillis <= 0) {
+            return;
+        }
+        long idleNanos = TimeUnit.MILLISECONDS.toNanos(idleMillis);
+        long left = idleNanos - (ticker.nanoTime() - lastActivity);
+        idleTimer = client.eventLoop().schedule(() -> {
+            if (finished) {
+                return;
+            }
+            if (ticker.nanoTime() - lastActivity >= idleNanos) {
+                log.debug("conn={} client={} idle timeout", id, client.remoteAddress());
+                terminate(Termination.IDLE_TIMEOUT);
+                closeBoth();
+            } else {
+                armIdleTimer(idleMillis);
+            }
+        }, Math.max(left, 1), TimeUnit.NANOSECONDS);
     }
 
     /**
@@ -275,6 +316,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Prox
         int n = buf.readableBytes();
         bytesOut += n;
         backend.stats().addBytesOut(n);
+        lastActivity = ticker.nanoTime();
         client.write(buf, client.voidPromise());
     }
 
@@ -284,7 +326,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Prox
 
     void backendWritabilityChanged(boolean writable) {
         if (!clientInputShut) {
-            client.config().setAutoRead(writable);
+            setAutoRead(client, writable);
         }
     }
 
@@ -333,10 +375,12 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Prox
     }
 
     private void closeBoth() {
-        if (backendChannel != null) {
+        if (backendChannel != null && backendChannel.isOpen()) {
             backendChannel.close();
         }
-        client.close();
+        if (client.isOpen()) {
+            client.close();
+        }
     }
 
     private static void closeAfterFlush(Channel ch) {
@@ -348,6 +392,10 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Prox
     }
 
     private static void shutdownOutputAfterFlush(Channel ch) {
+        if (!ch.isActive()) {
+            ch.close();
+            return;
+        }
         ch.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(f -> {
             if (ch instanceof DuplexChannel duplex) {
                 duplex.shutdownOutput();
@@ -362,6 +410,9 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Prox
             return;
         }
         finished = true;
+        if (idleTimer != null) {
+            idleTimer.cancel(false);
+        }
         releaseEarlyBytes();
         if (backend != null) {
             backend.unregister(this);

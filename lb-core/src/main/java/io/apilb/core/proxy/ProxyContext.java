@@ -45,9 +45,9 @@ final class ProxyContext {
 
     /** A context for tests and single-listener use: its own id counter and connection set. */
     static ProxyContext standalone(BackendPool pool, Selector selector, BackendConnector connector, int retries,
-                                   boolean failOpen, int maxConnections) {
+                                   boolean failOpen, int maxConnections, long idleMillis) {
         return new ProxyContext(pool, selector, connector, new FrontendStats(), retries, failOpen, maxConnections,
-                0, ConcurrentHashMap.newKeySet(), new AtomicLong());
+                idleMillis, ConcurrentHashMap.newKeySet(), new AtomicLong());
     }
 
     long nextId() {

@@ -20,7 +20,6 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelOutboundHandlerAdapter;
 import io.netty.channel.ConnectTimeoutException;
 import io.netty.channel.embedded.EmbeddedChannel;
-import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.concurrent.Promise;
 
 import org.junit.jupiter.api.AfterEach;
@@ -38,7 +37,7 @@ class FrontendHandlerTest {
             new BackendConfig("m2", new HostPort("10.0.0.2", 6443), 1)));
     private final List<Dial> dials = new ArrayList<>();
     private final List<EmbeddedChannel> channels = new ArrayList<>();
-    private ProxyContext context = ProxyContext.standalone(pool, Selector.roundRobin(), this::fakeConnect, 2, true, 100);
+    private ProxyContext context = ProxyContext.standalone(pool, Selector.roundRobin(), this::fakeConnect, 2, true, 100, 0);
 
     private record Dial(Backend backend, Promise<Channel> promise, ChannelHandler handler) {
     }
@@ -156,22 +155,29 @@ class FrontendHandlerTest {
 
     @Test
     void closesAnIdleConnectionWhenTheIdleTimeoutPasses() throws Exception {
+        context = ProxyContext.standalone(pool, Selector.roundRobin(), this::fakeConnect, 2, true, 100,
+                TimeUnit.HOURS.toMillis(1));
         FrontendHandler frontend = new FrontendHandler(context, "test");
-        EmbeddedChannel client = new EmbeddedChannel(false, false,
-                new IdleStateHandler(0, 0, 1, TimeUnit.HOURS), frontend);
+        EmbeddedChannel client = new EmbeddedChannel(false, false, frontend);
         client.config().setAutoRead(false);
         client.register();
         client.freezeTime();
         channels.add(client);
-        completeDial(0, new ReadCounter());
+        EmbeddedChannel backend = completeDial(0, new ReadCounter());
 
         client.advanceTimeBy(59, TimeUnit.MINUTES);
         client.runScheduledPendingTasks();
         assertTrue(client.isOpen(), "still open before the idle timeout");
         client.writeInbound(Unpooled.copiedBuffer("ping", StandardCharsets.US_ASCII));
+        ((ByteBuf) backend.readOutbound()).release();
         client.advanceTimeBy(59, TimeUnit.MINUTES);
         client.runScheduledPendingTasks();
-        assertTrue(client.isOpen(), "traffic restarts the idle clock");
+        assertTrue(client.isOpen(), "client bytes restart the idle clock");
+        backend.writeInbound(Unpooled.copiedBuffer("pong", StandardCharsets.US_ASCII));
+        ((ByteBuf) client.readOutbound()).release();
+        client.advanceTimeBy(59, TimeUnit.MINUTES);
+        client.runScheduledPendingTasks();
+        assertTrue(client.isOpen(), "backend bytes restart it too");
 
         client.advanceTimeBy(2, TimeUnit.MINUTES);
         client.runScheduledPendingTasks();
@@ -197,7 +203,7 @@ class FrontendHandlerTest {
 
     @Test
     void givesUpAfterRetriesAndClosesTheClient() throws Exception {
-        context = ProxyContext.standalone(pool, Selector.roundRobin(), this::fakeConnect, 1, true, 100);
+        context = ProxyContext.standalone(pool, Selector.roundRobin(), this::fakeConnect, 1, true, 100, 0);
         FrontendHandler frontend = new FrontendHandler(context, "test");
         EmbeddedChannel client = client(frontend);
         dials.get(0).promise().setFailure(new ConnectTimeoutException("timed out"));
@@ -211,7 +217,7 @@ class FrontendHandlerTest {
 
     @Test
     void rejectsConnectionsBeyondTheLimit() throws Exception {
-        context = ProxyContext.standalone(pool, Selector.roundRobin(), this::fakeConnect, 2, true, 1);
+        context = ProxyContext.standalone(pool, Selector.roundRobin(), this::fakeConnect, 2, true, 1, 0);
         client(new FrontendHandler(context, "test"));
         FrontendHandler second = new FrontendHandler(context, "test");
         EmbeddedChannel rejected = client(second);
