@@ -44,13 +44,7 @@ final class LogSetup {
             plain.setPattern(PLAIN_PATTERN);
             encoder = plain;
         }
-        encoder.setContext(context);
-        encoder.start();
-        ConsoleAppender<ILoggingEvent> console = new ConsoleAppender<>();
-        console.setContext(context);
-        console.setName("stdout");
-        console.setEncoder(encoder);
-        console.start();
+        ConsoleAppender<ILoggingEvent> console = console(context, encoder);
         // Event loops write the access log: they hand lines to a queue and one thread writes stdout,
         // so a slow log reader never stalls traffic. When the queue is full, lines are dropped.
         AsyncAppender async = new AsyncAppender();
@@ -64,6 +58,18 @@ final class LogSetup {
         async.start();
         root.detachAndStopAllAppenders();
         root.addAppender(async);
+    }
+
+    /** A started stdout appender writing through {@code encoder}. */
+    static ConsoleAppender<ILoggingEvent> console(LoggerContext context, Encoder<ILoggingEvent> encoder) {
+        encoder.setContext(context);
+        encoder.start();
+        ConsoleAppender<ILoggingEvent> console = new ConsoleAppender<>();
+        console.setContext(context);
+        console.setName("stdout");
+        console.setEncoder(encoder);
+        console.start();
+        return console;
     }
 
     /** Writes out what is queued and stops the appenders; called last at exit. */

@@ -18,14 +18,8 @@ public final class StartupLogConfigurator extends ContextAwareBase implements Co
     @Override
     public ExecutionStatus configure(LoggerContext context) {
         PatternLayoutEncoder encoder = new PatternLayoutEncoder();
-        encoder.setContext(context);
         encoder.setPattern(LogSetup.PLAIN_PATTERN);
-        encoder.start();
-        ConsoleAppender<ILoggingEvent> console = new ConsoleAppender<>();
-        console.setContext(context);
-        console.setName("stdout");
-        console.setEncoder(encoder);
-        console.start();
+        ConsoleAppender<ILoggingEvent> console = LogSetup.console(context, encoder);
         ch.qos.logback.classic.Logger root = context.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
         root.setLevel(Level.INFO);
         root.addAppender(console);

@@ -15,6 +15,11 @@ import io.netty.channel.epoll.EpollServerSocketChannel;
 import io.netty.channel.epoll.EpollSocketChannel;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.uring.IoUring;
+import io.netty.channel.uring.IoUringChannelOption;
+import io.netty.channel.uring.IoUringIoHandler;
+import io.netty.channel.uring.IoUringServerSocketChannel;
+import io.netty.channel.uring.IoUringSocketChannel;
 import io.netty.channel.socket.nio.NioChannelOption;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
@@ -47,6 +52,20 @@ public enum Transport {
             option(b, child, EpollChannelOption.TCP_USER_TIMEOUT, (int) tcp.userTimeout().toMillis());
         }
     },
+    IO_URING(IoUringServerSocketChannel.class, IoUringSocketChannel.class) {
+        @Override
+        IoHandlerFactory ioHandlerFactory() {
+            return IoUringIoHandler.newFactory();
+        }
+
+        @Override
+        void applyKeepAlive(AbstractBootstrap<?, ?> b, TcpConfig tcp, boolean child) {
+            option(b, child, IoUringChannelOption.TCP_KEEPIDLE, seconds(tcp.keepAliveIdle()));
+            option(b, child, IoUringChannelOption.TCP_KEEPINTVL, seconds(tcp.keepAliveInterval()));
+            option(b, child, IoUringChannelOption.TCP_KEEPCNT, tcp.keepAliveCount());
+            option(b, child, IoUringChannelOption.TCP_USER_TIMEOUT, (int) tcp.userTimeout().toMillis());
+        }
+    },
     NIO(NioServerSocketChannel.class, NioSocketChannel.class) {
         @Override
         IoHandlerFactory ioHandlerFactory() {
@@ -77,11 +96,18 @@ public enum Transport {
         this.socketChannel = socketChannel;
     }
 
-    /** The best transport available here, honouring {@code -Dapilb.transport}. */
+    /** The best transport available here, honouring {@code -Dapilb.transport} (epoll, io_uring, nio). */
     public static Transport detect() {
         String forced = System.getProperty("apilb.transport", "").trim().toLowerCase(Locale.ROOT);
         if (forced.equals("nio")) {
             return NIO;
+        }
+        if (forced.equals("io_uring")) {
+            if (IoUring.isAvailable()) {
+                return IO_URING;
+            }
+            throw new IllegalStateException("apilb.transport=io_uring but io_uring is unavailable",
+                    IoUring.unavailabilityCause());
         }
         if (Epoll.isAvailable()) {
             return EPOLL;
