@@ -13,6 +13,7 @@ import io.apilb.core.testing.TestHttpsClient;
 import io.apilb.core.testing.TestPki;
 
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -38,6 +39,13 @@ class ReloadTest {
     private int lbPort;
     private int adminPort;
     private Path ca;
+
+    @BeforeEach
+    void ports() throws Exception {
+        lbPort = ApilbProcess.freePort();
+        adminPort = ApilbProcess.freePort();
+        ca = TestPki.writeCa(TestPki.ca(), dir, "ca.crt");
+    }
 
     @AfterEach
     void tearDown() throws Exception {
@@ -85,9 +93,6 @@ class ReloadTest {
 
     @Test
     void reloadAddsAndRemovesBackendsWithoutTouchingTheOthers() throws Exception {
-        lbPort = ApilbProcess.freePort();
-        adminPort = ApilbProcess.freePort();
-        ca = TestPki.writeCa(TestPki.ca(), dir, "ca.crt");
         TestApiServer a = master("a");
         TestApiServer b = master("b");
         TestApiServer c = master("c");
@@ -132,9 +137,6 @@ class ReloadTest {
 
     @Test
     void reloadThroughTheAdminApiNeedsTheTokenAndReportsErrors() throws Exception {
-        lbPort = ApilbProcess.freePort();
-        adminPort = ApilbProcess.freePort();
-        ca = TestPki.writeCa(TestPki.ca(), dir, "ca.crt");
         TestApiServer a = master("a");
         TestApiServer b = master("b");
         Path file = write(List.of(a), "");
@@ -163,9 +165,6 @@ class ReloadTest {
 
     @Test
     void drainTimeoutClosesDrainedConnectionsAfterItRunsOut() throws Exception {
-        lbPort = ApilbProcess.freePort();
-        adminPort = ApilbProcess.freePort();
-        ca = TestPki.writeCa(TestPki.ca(), dir, "ca.crt");
         TestApiServer a = master("a");
         Path file = write(List.of(a), "drainTimeout: 500ms");
         ApilbRuntime rt = ApilbRuntime.start(ConfigLoader.load(file), file);
@@ -183,9 +182,6 @@ class ReloadTest {
 
     @Test
     void changedHealthSettingsReplaceTheCheckerAndKeepItsMetricsLive() throws Exception {
-        lbPort = ApilbProcess.freePort();
-        adminPort = ApilbProcess.freePort();
-        ca = TestPki.writeCa(TestPki.ca(), dir, "ca.crt");
         TestApiServer a = master("a");
         Path file = write(List.of(a), "");
         ApilbRuntime rt = ApilbRuntime.start(ConfigLoader.load(file), file);
