@@ -179,7 +179,14 @@ public final class ApilbRuntime implements AutoCloseable {
         ApilbConfig old = config;
         HealthChecker nextHealth = null;
         if (!next.health().equals(old.health())) {
-            // Built and started before anything changes, so bad TLS files refuse the reload.
+            // The TLS files are loaded before anything changes, so a bad CA or key refuses the reload.
+            try {
+                HealthChecker.checkTls(next.health());
+            } catch (Exception e) {
+                String error = "health.tls: " + e.getMessage();
+                log.warn("reload refused, the running config stays: {}", error);
+                return Reloader.Result.refused(List.of(error));
+            }
             nextHealth = new HealthChecker(next.health(), pool, registry);
         }
         try {

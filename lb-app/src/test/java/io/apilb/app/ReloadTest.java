@@ -199,4 +199,24 @@ class ReloadTest {
                 "the all-down gauge reads the new checker");
         assertEquals(1.0, rt.registry().get("apilb.backend.up").tag("backend", "a").gauge().value());
     }
+
+    @Test
+    void aHealthSectionWithAMissingCaIsRefusedBeforeAnythingChanges() throws Exception {
+        TestApiServer a = master("a");
+        TestApiServer b = master("b");
+        Path file = write(List.of(a), "");
+        ApilbRuntime rt = ApilbRuntime.start(ConfigLoader.load(file), file);
+        closeables.add(rt);
+        await().atMost(Duration.ofSeconds(10)).until(() -> rt.pool().get("a").health() == Health.UP);
+
+        Files.writeString(file, Files.readString(write(List.of(a, b), "")).replace(ca.toString(),
+                dir.resolve("no-such-ca.crt").toString()));
+        Reloader.Result r = rt.reload();
+        assertFalse(r.ok());
+        assertTrue(r.errors().get(0).startsWith("health.tls:"), r.errors().toString());
+        assertEquals(List.of("a"), rt.pool().all().stream().map(x -> x.name()).toList(), "backends unchanged");
+        java.time.Instant seen = rt.checks().last("a").at();
+        await().atMost(Duration.ofSeconds(5)).until(() -> rt.checks().last("a").at().isAfter(seen));
+        assertEquals("L7OK", rt.checks().last("a").status().name(), "the old checker still probes");
+    }
 }

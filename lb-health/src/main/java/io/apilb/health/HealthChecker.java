@@ -14,6 +14,7 @@ import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslProvider;
+import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.DefaultThreadFactory;
 
 import org.slf4j.Logger;
@@ -103,6 +104,19 @@ public final class HealthChecker implements CheckResults, AutoCloseable {
                 config.fall(), config.onDown(), config.mode() == HealthMode.TCP ? "-" : provider);
         loop.execute(this::syncSessions);
         pool.setConnectObserver(new PassiveObserver());
+    }
+
+    /**
+     * Loads the TLS files a checker with this config would use, without starting anything, so a
+     * reload can refuse a health section whose CA, certificate or key cannot be used before it
+     * changes anything. Blocks on file reads: not for event loops.
+     *
+     * @throws SSLException naming what could not be used
+     */
+    public static void checkTls(HealthConfig config) throws SSLException {
+        if (config.enabled() && config.mode() != HealthMode.TCP) {
+            ReferenceCountUtil.release(ProbeSslContexts.build(config.tls(), ProbeSslContexts.defaultProvider()));
+        }
     }
 
     /** Re-reads {@link BackendPool#all()}: starts sessions for new backends, stops those of removed ones. */
