@@ -189,6 +189,14 @@ public final class ApilbRuntime implements AutoCloseable {
             }
             nextHealth = new HealthChecker(next.health(), pool, registry);
         }
+        Path tokenFile = next.admin().tokenFile();
+        if (next.admin().enabled() && tokenFile != null && !next.admin().equals(old.admin())
+                && !java.nio.file.Files.isReadable(tokenFile)) {
+            // The admin port restarts after the reload is applied; a token it cannot read must refuse it now.
+            String error = "admin.tokenFile: " + tokenFile + " is not readable";
+            log.warn("reload refused, the running config stays: {}", error);
+            return Reloader.Result.refused(List.of(error));
+        }
         try {
             proxy.reconfigure(next);
         } catch (IllegalStateException e) {

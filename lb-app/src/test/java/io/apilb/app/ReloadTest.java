@@ -219,4 +219,18 @@ class ReloadTest {
         await().atMost(Duration.ofSeconds(5)).until(() -> rt.checks().last("a").at().isAfter(seen));
         assertEquals("L7OK", rt.checks().last("a").status().name(), "the old checker still probes");
     }
+
+    @Test
+    void anUnreadableAdminTokenFileIsRefusedBeforeAnythingChanges() throws Exception {
+        TestApiServer a = master("a");
+        Path file = write(List.of(a), "");
+        ApilbRuntime rt = ApilbRuntime.start(ConfigLoader.load(file), file);
+        closeables.add(rt);
+        Files.writeString(file, Files.readString(file).replace("token: s3cret",
+                "tokenFile: " + dir.resolve("missing-token")) + "retries: 5\n");
+        Reloader.Result r = rt.reload();
+        assertFalse(r.ok());
+        assertTrue(r.errors().get(0).startsWith("admin.tokenFile:"), r.errors().toString());
+        assertEquals(2, rt.config().retries(), "nothing applied");
+    }
 }
