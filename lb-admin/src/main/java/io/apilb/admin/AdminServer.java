@@ -2,6 +2,7 @@ package io.apilb.admin;
 
 import io.apilb.core.backend.BackendPool;
 import io.apilb.core.config.AdminConfig;
+import io.apilb.core.config.HostPort;
 import io.apilb.core.proxy.FrontendStats;
 import io.apilb.health.CheckResults;
 
@@ -124,7 +125,7 @@ public final class AdminServer implements AutoCloseable {
         }
         serverChannel = bound.channel();
         InetSocketAddress local = (InetSocketAddress) serverChannel.localAddress();
-        log.info("admin server on http://{} ({})", hostPort(local),
+        log.info("admin server on http://{} ({})", HostPort.of(local),
                 auth.hasToken() ? "token required for " + (ip.isLoopbackAddress() ? "changes" : "every call but /healthz")
                         : "no token: loopback only, changes open to local users");
         return local;
@@ -172,11 +173,6 @@ public final class AdminServer implements AutoCloseable {
             worker.shutdownNow();
             worker = null;
         }
-    }
-
-    private static String hostPort(InetSocketAddress a) {
-        String host = a.getAddress().getHostAddress();
-        return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + a.getPort();
     }
 
     private InetAddress resolve() {

@@ -9,6 +9,7 @@ import io.apilb.core.backend.Termination;
 import io.apilb.core.config.ApilbConfig;
 import io.apilb.core.config.ConfigException;
 import io.apilb.core.config.ConfigLoader;
+import io.apilb.core.config.HostPort;
 import io.apilb.core.proxy.ProxyServer;
 import io.apilb.health.CheckResult;
 import io.apilb.health.CheckResults;
@@ -78,7 +79,7 @@ public final class ApilbRuntime implements AutoCloseable {
         log.info("apilb started: {} listeners, {} backends, balance {}, health {}, admin {}",
                 config.listeners().size(), config.backends().size(), config.balance().name().toLowerCase(Locale.ROOT),
                 config.health().enabled() ? config.health().mode().name().toLowerCase(Locale.ROOT) : "off",
-                rt.admin == null ? "off" : AdminAddress.format(rt.admin.boundAddress()));
+                rt.admin == null ? "off" : HostPort.of(rt.admin.boundAddress()));
         return rt;
     }
 
@@ -329,19 +330,5 @@ public final class ApilbRuntime implements AutoCloseable {
     @Override
     public void close() {
         shutdown();
-    }
-
-    /** Formatting of bound addresses for log lines. */
-    static final class AdminAddress {
-        private AdminAddress() {
-        }
-
-        static String format(InetSocketAddress a) {
-            if (a == null) {
-                return "off";
-            }
-            String host = a.getAddress().getHostAddress();
-            return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + a.getPort();
-        }
     }
 }

@@ -167,19 +167,14 @@ public final class Main {
             return 1;
         }
         java.net.InetSocketAddress adminBound = rt.adminAddress();
-        out.print(Demo.banner(cluster, HostPort.parse(hostPort(rt.listenerAddresses().get(0))),
-                adminBound == null ? admin : HostPort.parse(hostPort(adminBound)), adminBound != null));
+        out.print(Demo.banner(cluster, HostPort.of(rt.listenerAddresses().get(0)),
+                adminBound == null ? admin : HostPort.of(adminBound), adminBound != null));
         out.flush();
         Demo.console(cluster, System.in, out);
         await(stop);
         rt.shutdown();
         cluster.close();
         return 0;
-    }
-
-    private static String hostPort(java.net.InetSocketAddress a) {
-        String host = a.getAddress().getHostAddress();
-        return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + a.getPort();
     }
 
     /** Runs {@code action} on each delivery of a signal, where the platform has that signal. */

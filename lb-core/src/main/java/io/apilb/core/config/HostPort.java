@@ -81,6 +81,13 @@ public record HostPort(String host, int port) {
         return new HostPort(host, port);
     }
 
+    /** The address's IP and port, as a listener or access log shows it ({@code [::1]:6443} for IPv6). */
+    public static HostPort of(java.net.InetSocketAddress address) {
+        Objects.requireNonNull(address, "address");
+        return new HostPort(address.getAddress() != null ? address.getAddress().getHostAddress()
+                : address.getHostString(), address.getPort());
+    }
+
     /** True when the host is an IPv6 literal. */
     public boolean isIpv6Literal() {
         return host.indexOf(':') >= 0;

@@ -1,6 +1,7 @@
 package io.apilb.core.proxy;
 
 import io.apilb.core.backend.Termination;
+import io.apilb.core.config.HostPort;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -23,11 +24,7 @@ final class AccessLog {
 
     /** {@code 10.0.0.1:5000} or {@code [fd00::1]:5000}, without the JDK's leading slash. */
     static String format(java.net.SocketAddress address) {
-        if (address instanceof java.net.InetSocketAddress a && a.getAddress() != null) {
-            String host = a.getAddress().getHostAddress();
-            return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + a.getPort();
-        }
-        return String.valueOf(address);
+        return address instanceof java.net.InetSocketAddress a ? HostPort.of(a).toString() : String.valueOf(address);
     }
 
     static void write(long id, Object client, String listener, String backend, long connectMillis, long durationMillis,

@@ -63,7 +63,6 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Prox
     private boolean clientInputShut;
     private boolean backendInputShut;
     private boolean finished;
-    private boolean counted;
     private Ticker ticker;
     private long lastActivity;
     private ScheduledFuture<?> idleTimer;
@@ -81,7 +80,6 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Prox
         // The loop's clock, not System.nanoTime(), so tests can drive idle timeouts in virtual time.
         ticker = client.eventLoop().ticker();
         lastActivity = ticker.nanoTime();
-        counted = true;
         if (ctx.stats.opened() > ctx.maxConnections) {
             ctx.stats.rejectedByLimit();
             terminate(Termination.LIMIT);
@@ -418,9 +416,8 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Prox
             backend.unregister(this);
             backend.stats().connectionClosed();
         }
-        if (counted) {
-            ctx.stats.closed();
-        }
+        // Every accepted connection was counted in channelActive, even one rejected by the limit.
+        ctx.stats.closed();
         ctx.connections.remove(this);
         if (AccessLog.enabled()) {
             long duration = (System.nanoTime() - acceptedAt) / 1_000_000;
