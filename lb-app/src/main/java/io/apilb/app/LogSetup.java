@@ -3,7 +3,6 @@ package io.apilb.app;
 import io.apilb.core.config.LogFormat;
 import io.apilb.core.config.LoggingConfig;
 
-import ch.qos.logback.classic.AsyncAppender;
 import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.LoggerContext;
@@ -17,13 +16,13 @@ import org.slf4j.LoggerFactory;
 /**
  * Applies the {@code logging} section to logback: plain single lines or one JSON object per line
  * on stdout, the root level, and whether the access log ({@code apilb.access}) is written.
- * Called once at start and again on reload, from the main thread. The async appender is flushed
- * and stopped by {@link #stop()} at exit, so the last lines are not lost.
+ * Called once at start and again on reload, from the main thread. The appender is flushed and
+ * stopped by {@link #stop()} at exit, so the last lines are not lost.
  */
 final class LogSetup {
     static final String PLAIN_PATTERN = "%d{yyyy-MM-dd'T'HH:mm:ss.SSSXXX} %-5level %logger{0} %msg%n";
     private static final String ACCESS_LOGGER = "apilb.access";
-    private static final int ASYNC_QUEUE = 16_384;
+    private static final int QUEUE = 16_384;
 
     private LogSetup() {
     }
@@ -44,20 +43,17 @@ final class LogSetup {
             plain.setPattern(PLAIN_PATTERN);
             encoder = plain;
         }
-        ConsoleAppender<ILoggingEvent> console = console(context, encoder);
-        // Event loops write the access log: they hand lines to a queue and one thread writes stdout,
-        // so a slow log reader never stalls traffic. When the queue is full, lines are dropped.
-        AsyncAppender async = new AsyncAppender();
-        async.setContext(context);
-        async.setName("async-stdout");
-        async.setQueueSize(ASYNC_QUEUE);
-        async.setDiscardingThreshold(0);
-        async.setNeverBlock(true);
-        async.setIncludeCallerData(false);
-        async.addAppender(console);
-        async.start();
+        encoder.setContext(context);
+        encoder.start();
+        // Event loops write the access log, a line per connection: they only queue it, and one
+        // thread writes stdout in batches, so a slow log reader never stalls traffic. When the
+        // queue is full, lines are dropped and counted.
+        BatchingStdoutAppender batching = new BatchingStdoutAppender(encoder, QUEUE);
+        batching.setContext(context);
+        batching.setName("stdout");
+        batching.start();
         root.detachAndStopAllAppenders();
-        root.addAppender(async);
+        root.addAppender(batching);
     }
 
     /** A started stdout appender writing through {@code encoder}. */
