@@ -10,6 +10,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import resource
 import shutil
 import signal
@@ -31,7 +32,7 @@ BLOB_BYTES = 1 << 20
 MODES = {
     # seconds per load figure, rounds, idle connections held, warm-up seconds per LB and protocol
     "smoke": {"seconds": 3, "rounds": 1, "idle": 1000, "warmup": 2},
-    "full": {"seconds": 10, "rounds": 3, "idle": 9000, "warmup": 5},
+    "full": {"seconds": 10, "rounds": 3, "idle": 9000, "warmup": 20},
 }
 
 # Load shapes; the same for every target.
@@ -314,13 +315,14 @@ http {{
 """
 
 HAPROXY_CONF = """\
-# What a kubeadm HA guide sets up, minus logging (no option tcplog): TCP mode, TLS passthrough.
+# What a kubeadm HA guide sets up: TCP mode, TLS passthrough, a log line per connection
+# (option tcplog; to stdout, as in a container, where the guide has syslog).
 global
     nbthread {nbthread}
     maxconn {maxconn}
-defaults
+{global_log}defaults
     mode tcp
-    timeout connect 2s
+{defaults_log}    timeout connect 2s
     timeout client 1h
     timeout server 1h
 frontend apiserver
@@ -340,6 +342,18 @@ backends:
 health: {{ mode: tls, tls: {{ insecure: true }} }}
 admin: {{ enabled: false }}
 {extra}"""
+
+
+def shipped_java_opts():
+    """The JVM flags apilb ships with: JAVA_OPTS in the container image, the one place they are set."""
+    dockerfile = os.path.join(REPO, "docker", "Dockerfile")
+    try:
+        with open(dockerfile) as f:
+            text = f.read()
+    except FileNotFoundError:
+        return ""
+    m = re.search(r'^ENV JAVA_OPTS="([^"]*)"', text, re.M)
+    return m.group(1) if m else ""
 
 
 def prune_old_runs(parent, keep):
@@ -417,16 +431,21 @@ class Run:
             conf = os.path.join(self.work, "haproxy-%s.cfg" % tag)
             servers = "\n".join("    server %s %s:%d" % (n, HOST, pt) for n, pt, _ in self.backends)
             with open(conf, "w") as f:
+                logs = not self.args.no_access_logs
                 f.write(HAPROXY_CONF.format(nbthread=1, maxconn=min(hard, 20000) // 2 - 300,
-                                            host=HOST, port=port, servers=servers))
+                                            host=HOST, port=port, servers=servers,
+                                            global_log="    log stdout format raw local0\n" if logs else "",
+                                            defaults_log="    log global\n    option tcplog\n" if logs else ""))
             argv = ["haproxy", "-db", "-f", conf]
         else:
             conf = os.path.join(self.work, "apilb-%s.yaml" % tag)
             backends = "\n".join("  - { name: %s, address: %s:%d }" % (n, HOST, pt)
                                  for n, pt, _ in self.backends)
             with open(conf, "w") as f:
-                f.write(APILB_CONF.format(host=HOST, port=port, backends=backends,
-                                          extra=self.args.apilb_extra_yaml or ""))
+                extra = self.args.apilb_extra_yaml or ""
+                if self.args.no_access_logs:
+                    extra = "logging: { accessLog: false }\n" + extra
+                f.write(APILB_CONF.format(host=HOST, port=port, backends=backends, extra=extra))
             argv = ["java"] + self.args.java_opts.split() + ["-jar", self.jar, "--config", conf]
         t0 = time.monotonic()
         p = PROCS.start("%s-%s" % (target, tag), argv, cpu=self.lb_cpu, logfile=logfile)
@@ -802,6 +821,8 @@ def print_table(run, med, rat, meta):
           (meta["mode"], run.mode["rounds"], run.mode["seconds"]))
     print("machine: %d cores, %s; %s" % (meta["cores"], meta["cpu_model"], meta["pinning"]))
     print("direct = client -> one nginx backend (m1); haproxy/apilb = client -> LB -> m1..m3 round robin")
+    print("apilb JVM flags: %s; a log line per connection: %s" %
+          (run.args.java_opts or "(none)", "off" if run.args.no_access_logs else "on, both LBs"))
     if run.skipped:
         for t, why in run.skipped.items():
             print("skipped %s: %s" % (t, why.splitlines()[0]))
@@ -869,9 +890,12 @@ def main():
                     help="comma list among %s (default: all)" % ",".join(FIGURES))
     ap.add_argument("--targets", default=",".join(TARGETS), help="comma list among direct,haproxy,apilb")
     ap.add_argument("--jar", help="apilb jar (default: <repo>/lb-app/target/apilb.jar)")
-    ap.add_argument("--java-opts", default=os.environ.get("APILB_JAVA_OPTS", ""),
-                    help="JVM options for apilb (default: $APILB_JAVA_OPTS, else none)")
+    ap.add_argument("--java-opts", default=os.environ.get("APILB_JAVA_OPTS", shipped_java_opts()),
+                    help="JVM options for apilb (default: $APILB_JAVA_OPTS, else the container image's "
+                         "JAVA_OPTS from docker/Dockerfile)")
     ap.add_argument("--apilb-extra-yaml", default="", help="YAML appended to the apilb config")
+    ap.add_argument("--no-access-logs", action="store_true",
+                    help="neither LB writes a line per connection (by default both do, to stdout)")
     ap.add_argument("--key-type", choices=("rsa", "ec"), default="rsa",
                     help="server key: rsa (2048, kubeadm's default) or ec (P-256)")
     ap.add_argument("--no-pin", action="store_true", help="do not pin with taskset")
@@ -951,6 +975,7 @@ def main():
                      "h1_conns": H1_CONNS, "h2_conns": H2_CONNS, "h2_streams": H2_STREAMS,
                      "bulk_conns": BULK_CONNS, "newconn_conns": NEWCONN_CONNS, "key_type": args.key_type,
                      "java_opts": args.java_opts, "apilb_extra_yaml": args.apilb_extra_yaml,
+                     "access_logs": not args.no_access_logs,
                      "apilb_jar": None if "apilb" in run.skipped else run.jar,
                      "repo_commit": tool_version(["git", "-C", REPO, "rev-parse", "--short", "HEAD"]),
                      "direct": "one backend (m1): wrk and h2load take a single address"},

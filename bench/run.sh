@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmarks direct vs HAProxy vs apilb on the same nginx TLS backends, in one run.
 #   bench/run.sh --smoke     a few seconds per figure, one round (CI; under 3 minutes)
-#   bench/run.sh             full: 3 rounds x 10 s per figure (about 10-15 minutes)
+#   bench/run.sh             full: 3 rounds x 10 s per figure (about 15 minutes)
 # Other options: bench/run.sh --help. Results: a table on stdout, raw figures in bench/results/latest.json.
 set -euo pipefail
 
