@@ -373,6 +373,32 @@ class ProxyIntegrationTest {
     }
 
     @Test
+    void halfCloseFromTheBackendLeavesTheClientAbleToSend() throws Exception {
+        // The backend speaks first and shuts its output; the client reads to the FIN, then answers.
+        try (ServerSocket backend = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            startProxy(TestConfigs.builder().backend("plain", "127.0.0.1:" + backend.getLocalPort(), 1).build());
+            CompletableFuture<String> answer = CompletableFuture.supplyAsync(() -> {
+                try (Socket s = backend.accept()) {
+                    s.getOutputStream().write("hello".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+                    s.shutdownOutput();
+                    return new String(s.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.US_ASCII);
+                } catch (IOException e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            try (Socket c = new Socket(address.getAddress(), address.getPort())) {
+                c.setSoTimeout(5000);
+                String greeting = new String(c.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.US_ASCII);
+                assertEquals("hello", greeting, "the backend's bytes, then its FIN");
+                c.getOutputStream().write("bye".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+                c.shutdownOutput();
+                assertEquals("bye", answer.get(5, TimeUnit.SECONDS), "the client's bytes after the backend's FIN");
+            }
+        }
+        assertNoLeakedConnections();
+    }
+
+    @Test
     void listenerThatCannotBindNamesItsKey() throws Exception {
         try (ServerSocket taken = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
             ApilbConfig base = configFor(List.of(backend(TestApiServer.start("master1"))));
