@@ -10,11 +10,8 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.channel.ChannelOutboundBuffer;
-import io.netty.channel.epoll.EpollSocketChannel;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.socket.DuplexChannel;
-import io.netty.channel.unix.Socket;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Ticker;
 
@@ -385,7 +382,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Prox
     }
 
     private static void closeAfterFlush(Channel ch) {
-        if (ch.isActive() && !nothingPending(ch)) {
+        if (ch.isActive()) {
             ch.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
         } else {
             ch.close();
@@ -395,38 +392,15 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Prox
     private static void shutdownOutputAfterFlush(Channel ch) {
         if (!ch.isActive()) {
             ch.close();
-        } else if (nothingPending(ch)) {
-            shutdownOutput(ch);
-        } else {
-            ch.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(f -> shutdownOutput(ch));
+            return;
         }
-    }
-
-    /** Writes are flushed after every read burst, so usually all is in the kernel already. */
-    private static boolean nothingPending(Channel ch) {
-        ChannelOutboundBuffer out = ch.unsafe().outboundBuffer();
-        return out != null && out.isEmpty();
-    }
-
-    /**
-     * On epoll, shuts the socket's output directly. {@link DuplexChannel#shutdownOutput()} would also
-     * fail pending writes, for which Netty builds an exception with a full stack trace on every
-     * call: a tenth of the event loop's own CPU per connection. Here nothing is pending (flushed
-     * above) and nothing is written afterwards, since the other leg's input has ended; the socket
-     * records the shutdown, so the channel reports it too.
-     */
-    private static void shutdownOutput(Channel ch) {
-        if (ch instanceof EpollSocketChannel epoll && epoll.fd() instanceof Socket socket) {
-            try {
-                socket.shutdown(false, true);
-            } catch (IOException e) {
+        ch.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(f -> {
+            if (ch instanceof DuplexChannel duplex) {
+                duplex.shutdownOutput();
+            } else {
                 ch.close();
             }
-        } else if (ch instanceof DuplexChannel duplex) {
-            duplex.shutdownOutput();
-        } else {
-            ch.close();
-        }
+        });
     }
 
     private void finish() {
