@@ -67,19 +67,15 @@ public enum Transport {
             b.option(LinuxTcp.KEEPINTVL, seconds(tcp.keepAliveInterval()));
             b.option(LinuxTcp.KEEPCNT, tcp.keepAliveCount());
             b.option(LinuxTcp.USER_TIMEOUT, (int) tcp.userTimeout().toMillis());
-            if (!tcp.noDelay()) {
-                b.childOption(ChannelOption.TCP_NODELAY, false);
-            }
+            applyNoDelay(b, tcp, true);
         }
 
-        /** As for every transport, less TCP_NODELAY on, which the channel already sets at creation. */
+        /** Only to turn it off: the channel turns TCP_NODELAY on at creation. */
         @Override
-        public void configureClient(Bootstrap b, TcpConfig tcp) {
+        void applyNoDelay(AbstractBootstrap<?, ?> b, TcpConfig tcp, boolean child) {
             if (!tcp.noDelay()) {
-                b.option(ChannelOption.TCP_NODELAY, false);
+                option(b, child, ChannelOption.TCP_NODELAY, false);
             }
-            b.option(ChannelOption.SO_KEEPALIVE, true);
-            applyKeepAlive(b, tcp, false);
         }
     },
     IO_URING(IoUringServerSocketChannel.class, IoUringSocketChannel.class) {
@@ -167,16 +163,20 @@ public enum Transport {
 
     /** TCP options for accepted client sockets. */
     public void configureChildren(ServerBootstrap b, TcpConfig tcp) {
-        b.childOption(ChannelOption.TCP_NODELAY, tcp.noDelay());
+        applyNoDelay(b, tcp, true);
         b.childOption(ChannelOption.SO_KEEPALIVE, true);
         applyKeepAlive(b, tcp, true);
     }
 
     /** TCP options for sockets dialled to backends. */
     public void configureClient(Bootstrap b, TcpConfig tcp) {
-        b.option(ChannelOption.TCP_NODELAY, tcp.noDelay());
+        applyNoDelay(b, tcp, false);
         b.option(ChannelOption.SO_KEEPALIVE, true);
         applyKeepAlive(b, tcp, false);
+    }
+
+    void applyNoDelay(AbstractBootstrap<?, ?> b, TcpConfig tcp, boolean child) {
+        option(b, child, ChannelOption.TCP_NODELAY, tcp.noDelay());
     }
 
     private static int seconds(java.time.Duration d) {

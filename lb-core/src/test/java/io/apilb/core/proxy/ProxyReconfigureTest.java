@@ -86,8 +86,7 @@ class ProxyReconfigureTest {
 
         assertEquals("b", toB.get("/version").server(), "the open connection to b survives");
         Set<String> served = new HashSet<>();
-        io.apilb.core.backend.Backend backendD =
-                pool.all().stream().filter(x -> x.name().equals("d")).findFirst().orElseThrow();
+        io.apilb.core.backend.Backend backendD = pool.get("d");
         for (int i = 0; i < 6; i++) {
             served.add(TestHttpsClient.getOnce(lb, "/version").server());
             // The proxy counts the closed connection off asynchronously; until then d and b tie.
