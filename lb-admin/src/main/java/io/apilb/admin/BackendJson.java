@@ -1,8 +1,10 @@
 package io.apilb.admin;
 
 import io.apilb.core.backend.Backend;
+import io.apilb.core.backend.BackendConnections;
 import io.apilb.core.backend.BackendStats;
 import io.apilb.core.backend.ConnectFailure;
+import io.apilb.core.backend.Snapshot;
 import io.apilb.health.CheckResult;
 import io.apilb.health.CheckResults;
 
@@ -14,10 +16,13 @@ import java.util.Map;
 /**
  * The JSON shape of one backend in the admin API. Enum values are lower case, except the check
  * status, which keeps HAProxy's spelling ({@code L7OK}, {@code L4CON}) that operators know;
- * times are ISO-8601 instants in UTC.
+ * times are ISO-8601 instants in UTC. {@code activeConnections} are established connections,
+ * {@code dialsInFlight} dials not finished yet; {@code maxConnections} is the old name of
+ * {@code peakConnections}, kept for one release.
  */
 record BackendJson(String name, String address, String health, String state, boolean routable, int weight,
-                   int activeConnections, int maxConnections, long totalConnections, long bytesIn, long bytesOut,
+                   int activeConnections, int dialsInFlight, int peakConnections, int maxConnections,
+                   long totalConnections, long bytesIn, long bytesOut,
                    long connectFailures, Map<String, Long> connectFailuresByReason, Check check, String lastChange,
                    double downtimeSeconds) {
 
@@ -32,16 +37,21 @@ record BackendJson(String name, String address, String health, String state, boo
         }
     }
 
-    /** Reads a backend's current state; {@code checks} may be null when health checking is off. */
-    static BackendJson of(Backend b, CheckResults checks) {
+    /**
+     * Reads a backend's current state; {@code snapshot} is the pool's current one (weight and
+     * routability), {@code checks} may be null when health checking is off.
+     */
+    static BackendJson of(Backend b, Snapshot snapshot, CheckResults checks) {
         BackendStats s = b.stats();
+        BackendConnections c = b.connections();
         Map<String, Long> failures = new LinkedHashMap<>();
         for (ConnectFailure f : ConnectFailure.values()) {
             failures.put(f.tag(), s.connectFailures(f));
         }
         long failuresTotal = failures.values().stream().mapToLong(Long::longValue).sum();
         return new BackendJson(b.name(), b.address().toString(), lower(b.health()), lower(b.adminState()),
-                b.routable(), b.weight(), s.active(), s.maxActive(), s.total(), s.bytesIn(), s.bytesOut(),
+                snapshot.isRoutable(b), snapshot.weight(b), c.active(), c.dialsInFlight(), c.peak(), c.peak(), c.total(),
+                s.bytesIn(), s.bytesOut(),
                 failuresTotal, failures, checks == null ? null : Check.of(checks.last(b.name())),
                 Instant.ofEpochMilli(b.lastChangeMillis()).toString(), b.downtimeMillis() / 1000.0);
     }

@@ -3,6 +3,7 @@ package io.apilb.admin;
 import io.apilb.core.backend.AdminState;
 import io.apilb.core.backend.Backend;
 import io.apilb.core.backend.BackendPool;
+import io.apilb.core.backend.Snapshot;
 import io.apilb.health.CheckResults;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -43,8 +44,9 @@ final class BackendsApi {
 
     private AdminResponse list(AdminRequest request) {
         List<BackendJson> backends = new ArrayList<>();
-        for (Backend b : pool.all()) {
-            backends.add(BackendJson.of(b, checks));
+        Snapshot snapshot = pool.snapshot();
+        for (Backend b : snapshot.all()) {
+            backends.add(BackendJson.of(b, snapshot, checks));
         }
         // The server's clock lets the dashboard show check ages right even when the browser's clock is off.
         Map<String, Object> body = new LinkedHashMap<>();
@@ -55,7 +57,7 @@ final class BackendsApi {
 
     private AdminResponse one(AdminRequest request) {
         Backend b = find(request.pathParam("name"));
-        return b == null ? unknown(request) : AdminResponse.ok(BackendJson.of(b, checks));
+        return b == null ? unknown(request) : AdminResponse.ok(BackendJson.of(b, pool.snapshot(), checks));
     }
 
     private AdminResponse setState(AdminRequest request) {
@@ -81,7 +83,7 @@ final class BackendsApi {
             return bad("state: " + state + " (expected: \"drain\", \"ready\" or \"maint\")");
         }
         pool.setAdminState(b, next);
-        return AdminResponse.ok(BackendJson.of(b, checks));
+        return AdminResponse.ok(BackendJson.of(b, pool.snapshot(), checks));
     }
 
     private static AdminState parse(JsonNode state) {

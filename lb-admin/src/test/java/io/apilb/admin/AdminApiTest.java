@@ -5,8 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.apilb.core.testing.FakeConnection;
 import io.apilb.core.backend.AdminState;
 import io.apilb.core.backend.Backend;
+import io.apilb.core.backend.ProxiedConnection;
 import io.apilb.core.backend.BackendPool;
 import io.apilb.core.backend.ConnectFailure;
 import io.apilb.core.backend.Health;
@@ -61,11 +63,11 @@ class AdminApiTest {
     @Test
     void listsEveryBackendWithTheDocumentedShape() throws Exception {
         Backend m1 = admin.pool.get("master1");
-        m1.stats().connectionOpened();
-        m1.stats().connectionEstablished();
-        m1.stats().connectionOpened();
-        m1.stats().connectionEstablished();
-        m1.stats().connectionClosed();
+        ProxiedConnection first = new FakeConnection();
+        m1.connections().register(first);
+        m1.connections().register(new FakeConnection());
+        m1.connections().unregister(first);
+        m1.connections().dialStarted();
         m1.stats().addBytesIn(300);
         m1.stats().addBytesOut(7000);
         admin.pool.connectFailed(m1, ConnectFailure.CONNECT_TIMEOUT, new ConnectException("timeout"));
@@ -82,7 +84,7 @@ class AdminApiTest {
         assertEquals(3, list.size());
         JsonNode b = list.get(0);
         assertEquals(Set.of("name", "address", "health", "state", "routable", "weight", "activeConnections",
-                "maxConnections", "totalConnections", "bytesIn", "bytesOut", "connectFailures",
+                "dialsInFlight", "peakConnections", "maxConnections", "totalConnections", "bytesIn", "bytesOut", "connectFailures",
                 "connectFailuresByReason", "check", "lastChange", "downtimeSeconds"), fieldNames(b));
         assertEquals("master1", b.get("name").asText());
         assertEquals("10.0.0.11:6443", b.get("address").asText());
@@ -91,7 +93,9 @@ class AdminApiTest {
         assertTrue(b.get("routable").asBoolean());
         assertEquals(1, b.get("weight").asInt());
         assertEquals(1, b.get("activeConnections").asInt());
-        assertEquals(2, b.get("maxConnections").asInt());
+        assertEquals(1, b.get("dialsInFlight").asInt());
+        assertEquals(2, b.get("peakConnections").asInt());
+        assertEquals(2, b.get("maxConnections").asInt(), "the old name of peakConnections, for one release");
         assertEquals(2, b.get("totalConnections").asLong());
         assertEquals(300, b.get("bytesIn").asLong());
         assertEquals(7000, b.get("bytesOut").asLong());

@@ -5,8 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import io.apilb.core.testing.FakeConnection;
 import io.apilb.core.backend.AdminState;
 import io.apilb.core.backend.Backend;
+import io.apilb.core.backend.ProxiedConnection;
 import io.apilb.core.backend.ConnectFailure;
 import io.apilb.core.backend.Health;
 import io.apilb.core.backend.Termination;
@@ -36,6 +38,8 @@ import java.nio.file.Paths;
 import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -97,12 +101,14 @@ class DashboardBrowserTest {
         int i = 0;
         for (Backend b : admin.pool.all()) {
             i++;
+            List<ProxiedConnection> open = new ArrayList<>();
             for (int c = 0; c < 10 * i; c++) {
-                b.stats().connectionOpened();
-                b.stats().connectionEstablished();
+                ProxiedConnection conn = new FakeConnection();
+                b.connections().register(conn);
+                open.add(conn);
             }
             for (int c = 0; c < 3 * i; c++) {
-                b.stats().connectionClosed();
+                b.connections().unregister(open.get(c));
             }
             b.stats().addBytesIn(180_000L * i * i);
             b.stats().addBytesOut(42_000_000L * i);
@@ -148,8 +154,7 @@ class DashboardBrowserTest {
         Backend m1 = admin.pool.get("master1");
         for (int step = 1; step <= 6; step++) {
             for (int c = 0; c < step; c++) {
-                m1.stats().connectionOpened();
-                m1.stats().connectionEstablished();
+                m1.connections().register(new FakeConnection());
             }
             String expected = (7 + step * (step + 1) / 2) + " active";
             await().atMost(WAIT).until(() -> cell("master1", "Connections").getText().startsWith(expected));

@@ -68,12 +68,12 @@ class MetricsScrapeTest {
         long connections = 0;
         for (Backend b : cluster.pool.all()) {
             String n = b.name();
-            assertEquals(b.stats().total(), m.value("apilb_backend_connections_total", "backend", n), n);
+            assertEquals(b.connections().total(), m.value("apilb_backend_connections_total", "backend", n), n);
             assertEquals(b.stats().bytesIn(), m.value("apilb_backend_bytes_total", "backend", n, "direction", "in"), n);
             assertEquals(b.stats().bytesOut(), m.value("apilb_backend_bytes_total", "backend", n, "direction", "out"), n);
             assertEquals(0, m.value("apilb_backend_connections_active", "backend", n), n);
             assertEquals(4, m.find("apilb_backend_connect_failures_total", "backend", n).size(), "one series per reason");
-            connections += b.stats().total();
+            connections += b.connections().total();
         }
         assertEquals(16, connections, "12 + 1 + 3 client connections, each counted once where it was relayed");
         assertTrue(m.value("apilb_backend_bytes_total", "backend", "master1", "direction", "out") > STREAMED);

@@ -204,7 +204,7 @@ public final class ApilbRuntime implements AutoCloseable {
             log.warn("reload refused, the running config stays: {}", e.getMessage());
             return Reloader.Result.refused(List.of(e.getMessage()));
         }
-        BackendPool.Change change = pool.reconfigure(next.backends());
+        BackendPool.Change change = pool.reconfigure(next.backends(), next.health().enabled());
         for (Backend removed : change.removed()) {
             closeLater(removed, next.drainTimeout(), Termination.BACKEND_REMOVED);
         }

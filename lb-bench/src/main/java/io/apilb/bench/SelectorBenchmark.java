@@ -2,6 +2,7 @@ package io.apilb.bench;
 
 import io.apilb.core.backend.Backend;
 import io.apilb.core.backend.BackendPool;
+import io.apilb.core.backend.Candidates;
 import io.apilb.core.backend.Health;
 import io.apilb.core.balance.Selector;
 import io.apilb.core.config.BackendConfig;
@@ -50,7 +51,7 @@ public class SelectorBenchmark {
     public String weights;
 
     private Selector selector;
-    private List<Backend> candidates;
+    private Candidates candidates;
 
     @Setup
     public void setUp() {

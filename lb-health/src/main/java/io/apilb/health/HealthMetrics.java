@@ -20,20 +20,18 @@ import java.util.concurrent.atomic.AtomicInteger;
  *   <li>{@code apilb_health_checks_total{backend,result}}: probes, by {@link CheckStatus} name (the
  *       proxy's failed dials are counted by {@code apilb_backend_connect_failures_total} instead);</li>
  *   <li>{@code apilb_health_check_duration_seconds{backend}}: probe durations;</li>
- *   <li>{@code apilb_backend_up{backend}}: 1 when UP, 0 when DOWN or UNKNOWN (not probed yet): 1
- *       means a probe vouched for it. Only registered while health checking is enabled;</li>
  *   <li>{@code apilb_health_transitions_total{backend,to}}: verdict flips, {@code to} = up | down;</li>
  *   <li>{@code apilb_health_all_down}: 1 while every backend is DOWN (the proxy fails open).</li>
  * </ul>
- * Thread-safe; per-backend meters are removed when their backend leaves the configuration.
+ * The verdict itself ({@code apilb_backend_up}) is the pool's fact and lb-core's meter. Thread-safe;
+ * per-backend meters are removed when their backend leaves the configuration.
  */
 final class HealthMetrics {
     static final String CHECKS = "apilb.health.checks";
     static final String CHECK_DURATION = "apilb.health.check.duration";
-    static final String BACKEND_UP = "apilb.backend.up";
     static final String TRANSITIONS = "apilb.health.transitions";
     static final String ALL_DOWN = "apilb.health.all.down";
-    private static final List<String> PER_BACKEND = List.of(CHECKS, CHECK_DURATION, BACKEND_UP, TRANSITIONS);
+    private static final List<String> PER_BACKEND = List.of(CHECKS, CHECK_DURATION, TRANSITIONS);
 
     private final MeterRegistry registry;
     private final AtomicInteger allDown = new AtomicInteger();
@@ -57,12 +55,8 @@ final class HealthMetrics {
         registry.find(ALL_DOWN).meters().forEach(registry::remove);
     }
 
-    /** Registers the backend's gauge and timer, so they show before its first probe. */
+    /** Registers the backend's timer, so it shows before its first probe. */
     void backendAdded(Backend backend) {
-        Gauge.builder(BACKEND_UP, backend, b -> b.health() == Health.UP ? 1 : 0)
-                .description("1 when the backend's last verdict is UP, 0 when DOWN or not yet probed")
-                .tag("backend", backend.name())
-                .register(registry);
         timer(backend);
     }
 

@@ -76,8 +76,8 @@ class HealthMetricsTest {
             assertTrue(count("m1", "L7OK") >= 2);
             assertTrue(count("m2", "L7STS") >= 2);
         });
-        assertEquals(1.0, registry.get(HealthMetrics.BACKEND_UP).tag("backend", "m1").gauge().value());
-        assertEquals(0.0, registry.get(HealthMetrics.BACKEND_UP).tag("backend", "m2").gauge().value());
+        assertEquals(Health.UP, pool.get("m1").health());
+        assertEquals(Health.DOWN, pool.get("m2").health());
         assertTrue(registry.get(HealthMetrics.CHECK_DURATION).tag("backend", "m1").timer().count() >= 2);
         assertEquals(1.0, transitions("m1", "up"));
         assertEquals(1.0, transitions("m2", "down"));

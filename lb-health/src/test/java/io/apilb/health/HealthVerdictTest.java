@@ -10,6 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.apilb.core.testing.FakeConnection;
 import io.apilb.core.backend.Backend;
 import io.apilb.core.backend.BackendPool;
 import io.apilb.core.backend.ConnectFailure;
@@ -139,8 +140,7 @@ class HealthVerdictTest {
         await().during(Duration.ofMillis(600)).atMost(Duration.ofSeconds(2))
                 .until(() -> server.accepted() == 0 && pool.get("m1").health() == Health.UNKNOWN);
         assertNull(checker.last("m1"));
-        assertTrue(pool.snapshot().routable().contains(pool.get("m1")));
-        assertNull(registry.find(HealthMetrics.BACKEND_UP).gauge());
+        assertTrue(pool.snapshot().routable().backends().contains(pool.get("m1")));
     }
 
     @Test
@@ -160,7 +160,7 @@ class HealthVerdictTest {
     private FakeConnection upWithConnection(BackendPool pool, String name) {
         awaitHealth(pool, name, Health.UP);
         FakeConnection conn = new FakeConnection();
-        pool.get(name).register(conn);
+        pool.get(name).connections().register(conn);
         return conn;
     }
 

@@ -4,22 +4,20 @@ import io.apilb.core.config.BackendConfig;
 import io.apilb.core.config.HostPort;
 
 import java.util.Objects;
-import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * One API server: its identity, its two independent states (health, fed by the health checker;
- * admin state, set by an operator), its counters and its live connections.
+ * admin state, set by an operator), its counters and its connections.
  *
  * <p>State is changed only through {@link BackendPool}, which republishes the routable snapshot.
+ * Its weight is not here: it is part of what selection reads, so it lives in the {@link Snapshot}.
  * Reads are lock-free from any thread.
  */
 public final class Backend {
     private final String name;
     private final HostPort address;
-    private volatile int weight;
     private final BackendStats stats = new BackendStats();
-    private final Set<ProxiedConnection> connections = ConcurrentHashMap.newKeySet();
+    private final BackendConnections connections = new BackendConnections();
 
     private volatile Health health = Health.UNKNOWN;
     private volatile AdminState adminState = AdminState.READY;
@@ -31,7 +29,6 @@ public final class Backend {
         Objects.requireNonNull(config, "config");
         this.name = config.name();
         this.address = config.address();
-        this.weight = config.weight();
     }
 
     public String name() {
@@ -40,10 +37,6 @@ public final class Backend {
 
     public HostPort address() {
         return address;
-    }
-
-    public int weight() {
-        return weight;
     }
 
     public Health health() {
@@ -58,9 +51,14 @@ public final class Backend {
         return stats;
     }
 
-    /** Takes new connections: not DOWN, READY and with a weight above zero. */
-    public boolean routable() {
-        return health != Health.DOWN && adminState == AdminState.READY && weight > 0;
+    /** Its dials in flight and established connections. */
+    public BackendConnections connections() {
+        return connections;
+    }
+
+    /** Healthy enough and allowed to take new connections: not DOWN and READY (weight aside). */
+    boolean eligible() {
+        return health != Health.DOWN && adminState == AdminState.READY;
     }
 
     /** Wall-clock millis of the last health or admin-state change (or of creation). */
@@ -74,29 +72,9 @@ public final class Backend {
         return downtimeMillis + (since >= 0 ? System.currentTimeMillis() - since : 0);
     }
 
-    /** Live connections relayed to this backend now. */
-    public int connectionCount() {
-        return connections.size();
-    }
-
-    /** Registers a relayed connection. Called by the proxy once the backend leg is connected. */
-    public void register(ProxiedConnection connection) {
-        connections.add(connection);
-    }
-
-    /** Forgets a relayed connection. Called by the proxy when it closes. */
-    public void unregister(ProxiedConnection connection) {
-        connections.remove(connection);
-    }
-
     /** Closes every live connection to this backend; returns how many were asked to close. */
     public int closeConnections(Termination why) {
-        int n = 0;
-        for (ProxiedConnection c : connections) {
-            c.close(why);
-            n++;
-        }
-        return n;
+        return connections.closeAll(why);
     }
 
     // Only BackendPool mutates state, under its lock, so the snapshot and the fields agree.
@@ -110,10 +88,6 @@ public final class Backend {
         }
         health = next;
         lastChangeMillis = now;
-    }
-
-    void weight(int next) {
-        weight = next;
     }
 
     void adminState(AdminState next) {

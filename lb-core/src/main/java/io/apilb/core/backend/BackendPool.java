@@ -6,6 +6,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.util.ArrayList;
+import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -13,14 +14,24 @@ import java.util.Objects;
 import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
- * The set of backends and their states. Writers (health checker, admin API, reload) go through
- * the synchronized mutators, which republish an immutable {@link Snapshot}; the proxy reads
- * {@link #snapshot()} without locking.
+ * The set of backends, their weights and their states. Writers (health checker, admin API, reload)
+ * go through the synchronized mutators, which republish an immutable {@link Snapshot}; the proxy
+ * reads {@link #snapshot()} without locking.
+ *
+ * <p>A backend that must lose its connections (maintenance, found dead, removed) first refuses new
+ * registrations, then has its registered connections closed, so that a dial completing at that
+ * moment cannot slip past the sweep ({@link BackendConnections}).
  */
 public final class BackendPool {
     private static final Logger log = LoggerFactory.getLogger(BackendPool.class);
 
     private final Map<String, Backend> byName = new LinkedHashMap<>();
+    private final Map<Backend, Integer> weights = new IdentityHashMap<>();
+    // Added by a reload and not yet vouched for by a check: kept out of the routable set.
+    private final Map<Backend, Boolean> awaitingFirstCheck = new IdentityHashMap<>();
+    // Why a backend that is DOWN refuses connections: set when it was found dead, null when it
+    // answered but was not ready (those connections finish on their own).
+    private final Map<Backend, Termination> downCloses = new IdentityHashMap<>();
     private final List<BackendListener> listeners = new CopyOnWriteArrayList<>();
     private volatile Snapshot snapshot;
     private volatile ConnectObserver connectObserver = ConnectObserver.NONE;
@@ -28,9 +39,11 @@ public final class BackendPool {
     public BackendPool(List<BackendConfig> configs) {
         Objects.requireNonNull(configs, "configs");
         for (BackendConfig c : configs) {
-            if (byName.putIfAbsent(c.name(), new Backend(c)) != null) {
+            Backend b = new Backend(c);
+            if (byName.putIfAbsent(c.name(), b) != null) {
                 throw new IllegalArgumentException("backends: duplicate name \"" + c.name() + '"');
             }
+            weights.put(b, c.weight());
         }
         publish();
     }
@@ -54,10 +67,6 @@ public final class BackendPool {
         listeners.add(Objects.requireNonNull(listener, "listener"));
     }
 
-    public void removeListener(BackendListener listener) {
-        listeners.remove(listener);
-    }
-
     /** Installs the receiver of passive observations (the health checker). */
     public void setConnectObserver(ConnectObserver observer) {
         this.connectObserver = Objects.requireNonNull(observer, "observer");
@@ -77,11 +86,21 @@ public final class BackendPool {
         synchronized (this) {
             checkMember(backend);
             old = backend.health();
+            boolean vouched = health != Health.UNKNOWN && awaitingFirstCheck.remove(backend) != null;
             if (old == health) {
+                if (vouched) {
+                    publish();
+                }
                 return;
             }
             state = backend.adminState();
             backend.health(health);
+            if (health == Health.DOWN && closeWith != null) {
+                downCloses.put(backend, closeWith);
+            } else {
+                downCloses.remove(backend);
+            }
+            refreshRefusal(backend);
             publish();
         }
         fire(backend, old, state);
@@ -106,6 +125,7 @@ public final class BackendPool {
             }
             health = backend.health();
             backend.adminState(state);
+            refreshRefusal(backend);
             publish();
         }
         log.info("backend={} state {} -> {}", backend.name(), old, state);
@@ -130,26 +150,42 @@ public final class BackendPool {
      * What a reload did to the pool.
      *
      * @param added   new backends (new name, or a known name at a new address), health UNKNOWN
-     * @param removed backends no longer configured: out of the snapshot, connections still open
+     * @param removed backends no longer configured: out of the snapshot, refusing new connections,
+     *                open ones still open
      * @param kept    backends whose name and address are unchanged: same object, same counters,
-     *                health, admin state and connections (weight updated in place)
+     *                health, admin state and connections (the new weight is in the new snapshot)
      */
     public record Change(List<Backend> added, List<Backend> removed, List<Backend> kept) {
     }
 
-    /** Applies a new backend list atomically and republishes the snapshot. */
+    /**
+     * Applies a new backend list atomically and republishes the snapshot. Added backends take new
+     * connections at once (use this when nothing checks health).
+     */
     public Change reconfigure(List<BackendConfig> configs) {
+        return reconfigure(configs, false);
+    }
+
+    /**
+     * Applies a new backend list atomically and republishes the snapshot.
+     *
+     * @param holdAddedUntilChecked when true, added backends take no new connections until the
+     *                              health checker's first verdict on them ({@link #setHealth}): a
+     *                              master that is still starting must not get traffic on the
+     *                              strength of not being known yet
+     */
+    public Change reconfigure(List<BackendConfig> configs, boolean holdAddedUntilChecked) {
         Objects.requireNonNull(configs, "configs");
         List<Backend> added = new ArrayList<>();
         List<Backend> removed = new ArrayList<>();
         List<Backend> kept = new ArrayList<>();
         synchronized (this) {
             Map<String, Backend> next = new LinkedHashMap<>();
+            Map<Backend, Integer> nextWeights = new IdentityHashMap<>();
             for (BackendConfig c : configs) {
                 Backend old = byName.get(c.name());
                 Backend b;
                 if (old != null && old.address().equals(c.address())) {
-                    old.weight(c.weight());
                     kept.add(old);
                     b = old;
                 } else {
@@ -159,6 +195,7 @@ public final class BackendPool {
                 if (next.putIfAbsent(c.name(), b) != null) {
                     throw new IllegalArgumentException("backends: duplicate name \"" + c.name() + '"');
                 }
+                nextWeights.put(b, c.weight());
             }
             for (Backend old : byName.values()) {
                 if (next.get(old.name()) != old) {
@@ -167,6 +204,16 @@ public final class BackendPool {
             }
             byName.clear();
             byName.putAll(next);
+            weights.clear();
+            weights.putAll(nextWeights);
+            for (Backend b : removed) {
+                awaitingFirstCheck.remove(b);
+                downCloses.remove(b);
+                b.connections().refuse(Termination.BACKEND_REMOVED);
+            }
+            if (holdAddedUntilChecked) {
+                added.forEach(b -> awaitingFirstCheck.put(b, Boolean.TRUE));
+            }
             publish();
         }
         if (!added.isEmpty() || !removed.isEmpty()) {
@@ -199,18 +246,48 @@ public final class BackendPool {
         }
     }
 
+    /** Whether an added backend still waits for its first verdict. */
+    public synchronized boolean awaitingFirstCheck(Backend backend) {
+        return awaitingFirstCheck.containsKey(backend);
+    }
+
+    // Refusing new registrations is derived from state: maintenance, or DOWN as dead.
+    private void refreshRefusal(Backend b) {
+        Termination why = b.adminState() == AdminState.MAINT ? Termination.BACKEND_MAINT
+                : b.health() == Health.DOWN ? downCloses.get(b) : null;
+        b.connections().refuse(why);
+    }
+
     private void publish() {
         List<Backend> all = new ArrayList<>(byName.values());
+        int[] allWeights = new int[all.size()];
         List<Backend> routable = new ArrayList<>();
         List<Backend> failOpen = new ArrayList<>();
-        for (Backend b : all) {
-            if (b.routable()) {
+        for (int i = 0; i < all.size(); i++) {
+            Backend b = all.get(i);
+            int w = weights.get(b);
+            allWeights[i] = w;
+            if (w == 0) {
+                continue;
+            }
+            if (b.eligible() && !awaitingFirstCheck.containsKey(b)) {
                 routable.add(b);
             }
-            if (b.adminState() == AdminState.READY && b.weight() > 0) {
+            if (b.adminState() == AdminState.READY) {
                 failOpen.add(b);
             }
         }
-        snapshot = new Snapshot(all, routable, failOpen);
+        snapshot = new Snapshot(all, allWeights, candidates(routable), candidates(failOpen));
+    }
+
+    private Candidates candidates(List<Backend> backends) {
+        if (backends.isEmpty()) {
+            return Candidates.NONE;
+        }
+        int[] w = new int[backends.size()];
+        for (int i = 0; i < w.length; i++) {
+            w[i] = weights.get(backends.get(i));
+        }
+        return new Candidates(backends.toArray(new Backend[0]), w);
     }
 }

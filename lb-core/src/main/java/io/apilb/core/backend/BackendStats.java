@@ -2,17 +2,14 @@ package io.apilb.core.backend;
 
 import java.util.EnumMap;
 import java.util.Map;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
- * Live counters of one backend. Written from every proxy event loop without locks
- * ({@link LongAdder}s), read by metrics and the admin API.
+ * Traffic counters of one backend: bytes each way and failed dials by reason. Written from every
+ * proxy event loop without locks ({@link LongAdder}s), read by metrics and the admin API.
+ * Connection counts are {@link BackendConnections}'.
  */
 public final class BackendStats {
-    private final AtomicInteger active = new AtomicInteger();
-    private final AtomicInteger maxActive = new AtomicInteger();
-    private final LongAdder total = new LongAdder();
     private final LongAdder bytesIn = new LongAdder();
     private final LongAdder bytesOut = new LongAdder();
     private final EnumMap<ConnectFailure, LongAdder> connectFailures = new EnumMap<>(ConnectFailure.class);
@@ -21,27 +18,6 @@ public final class BackendStats {
         for (ConnectFailure f : ConnectFailure.values()) {
             connectFailures.put(f, new LongAdder());
         }
-    }
-
-    /** Counts a connection from the moment its backend is chosen, so leastconn sees dials in flight. */
-    public void connectionOpened() {
-        int now = active.incrementAndGet();
-        int max;
-        while (now > (max = maxActive.get())) {
-            if (maxActive.compareAndSet(max, now)) {
-                break;
-            }
-        }
-    }
-
-    /** Counts a connection whose dial succeeded. */
-    public void connectionEstablished() {
-        total.increment();
-    }
-
-    /** Undoes {@link #connectionOpened()} when the connection ends or its dial fails. */
-    public void connectionClosed() {
-        active.decrementAndGet();
     }
 
     /** Bytes sent from clients to this backend. */
@@ -56,21 +32,6 @@ public final class BackendStats {
 
     void connectFailed(ConnectFailure reason) {
         connectFailures.get(reason).increment();
-    }
-
-    /** Connections open now. */
-    public int active() {
-        return active.get();
-    }
-
-    /** The most connections open at once since start. */
-    public int maxActive() {
-        return maxActive.get();
-    }
-
-    /** Connections established since start. */
-    public long total() {
-        return total.sum();
     }
 
     /** Bytes from clients to the backend. */

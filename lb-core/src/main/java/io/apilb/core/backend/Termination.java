@@ -10,6 +10,8 @@ public enum Termination {
     BACKEND_CLOSE,
     /** No bytes either way for the idle timeout. */
     IDLE_TIMEOUT,
+    /** The client sent nothing within {@code timeouts.clientHello} of connecting; nothing was dialled. */
+    CLIENT_HELLO_TIMEOUT,
     /** The backend was found dead by the health checker. */
     BACKEND_DOWN,
     /** An operator put the backend in maintenance. */

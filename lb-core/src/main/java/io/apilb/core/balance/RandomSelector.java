@@ -1,49 +1,53 @@
 package io.apilb.core.balance;
 
 import io.apilb.core.backend.Backend;
+import io.apilb.core.backend.Candidates;
 
-import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * Power of two choices: draw two backends at random in proportion to weight and keep the one with
- * fewer active connections per weight. Nearly as even as leastconn, with no shared counter.
+ * fewer connections per weight ({@link Selector#load}). Nearly as even as leastconn, with no shared
+ * counter.
  */
 final class RandomSelector implements Selector {
 
     @Override
-    public Backend select(List<Backend> candidates, Set<Backend> exclude) {
+    public Backend select(Candidates candidates, Set<Backend> exclude) {
         int total = 0;
-        for (Backend b : candidates) {
-            if (!exclude.contains(b)) {
-                total += b.weight();
+        for (int i = 0; i < candidates.size(); i++) {
+            if (!exclude.contains(candidates.get(i))) {
+                total += candidates.weight(i);
             }
         }
         if (total == 0) {
             return null;
         }
         ThreadLocalRandom rnd = ThreadLocalRandom.current();
-        Backend a = draw(candidates, exclude, rnd.nextInt(total));
-        Backend b = draw(candidates, exclude, rnd.nextInt(total));
-        long la = (long) a.stats().active() * b.weight();
-        long lb = (long) b.stats().active() * a.weight();
+        int a = draw(candidates, exclude, rnd.nextInt(total));
+        int b = draw(candidates, exclude, rnd.nextInt(total));
+        long la = (long) Selector.load(candidates.get(a)) * candidates.weight(b);
+        long lb = (long) Selector.load(candidates.get(b)) * candidates.weight(a);
         if (la != lb) {
-            return la < lb ? a : b;
+            return candidates.get(la < lb ? a : b);
         }
-        return rnd.nextBoolean() ? a : b;
+        return candidates.get(rnd.nextBoolean() ? a : b);
     }
 
-    private static Backend draw(List<Backend> candidates, Set<Backend> exclude, int ticket) {
-        for (Backend b : candidates) {
-            if (exclude.contains(b)) {
+    /** The index the ticket falls on; the weights are immutable, so some index always does. */
+    private static int draw(Candidates candidates, Set<Backend> exclude, int ticket) {
+        int last = -1;
+        for (int i = 0; i < candidates.size(); i++) {
+            if (exclude.contains(candidates.get(i))) {
                 continue;
             }
-            ticket -= b.weight();
+            ticket -= candidates.weight(i);
+            last = i;
             if (ticket < 0) {
-                return b;
+                return i;
             }
         }
-        throw new IllegalStateException("weights changed while drawing");
+        return last;
     }
 }

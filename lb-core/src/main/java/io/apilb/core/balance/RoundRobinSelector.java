@@ -1,6 +1,7 @@
 package io.apilb.core.balance;
 
 import io.apilb.core.backend.Backend;
+import io.apilb.core.backend.Candidates;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -10,17 +11,17 @@ import java.util.concurrent.atomic.AtomicLong;
 /**
  * Weighted round robin. For each candidate list the weights are unrolled once into a wheel with the
  * smooth interleaving of nginx's algorithm; picks then cost one atomic increment. The wheel is
- * cached by list identity: the pool publishes a new list on every change.
+ * cached by the identity of the {@link Candidates}: the pool publishes new ones on every change.
  */
 final class RoundRobinSelector implements Selector {
     private final AtomicLong next = new AtomicLong();
-    private volatile Wheel wheel = new Wheel(List.of(), new Backend[0]);
+    private volatile Wheel wheel = new Wheel(null, new Backend[0]);
 
-    private record Wheel(List<Backend> source, Backend[] slots) {
+    private record Wheel(Candidates source, Backend[] slots) {
     }
 
     @Override
-    public Backend select(List<Backend> candidates, Set<Backend> exclude) {
+    public Backend select(Candidates candidates, Set<Backend> exclude) {
         Wheel w = wheel;
         if (w.source != candidates) {
             w = new Wheel(candidates, unroll(candidates));
@@ -41,18 +42,15 @@ final class RoundRobinSelector implements Selector {
         return null;
     }
 
-    static Backend[] unroll(List<Backend> candidates) {
+    static Backend[] unroll(Candidates candidates) {
         int size = candidates.size();
         int[] current = new int[size];
-        int total = 0;
-        for (Backend b : candidates) {
-            total += b.weight();
-        }
+        int total = candidates.totalWeight();
         List<Backend> slots = new ArrayList<>(total);
         for (int round = 0; round < total; round++) {
             int best = -1;
             for (int i = 0; i < size; i++) {
-                int w = candidates.get(i).weight();
+                int w = candidates.weight(i);
                 if (w == 0) {
                     continue;
                 }

@@ -60,7 +60,7 @@ final class ConfigBinder {
                 backends(root),
                 root.optional("balance", oneOf(BalancePolicy.class), BalancePolicy.ROUNDROBIN),
                 root.optional("retries", integer(0, Integer.MAX_VALUE), ApilbConfig.DEFAULT_RETRIES),
-                timeouts(root.section("timeouts", "connect", "idle")),
+                timeouts(root.section("timeouts", "connect", "idle", "clientHello")),
                 tcp(root.section("tcp", "keepAliveIdle", "keepAliveInterval", "keepAliveCount", "userTimeout",
                         "noDelay")),
                 new Limits(root.section("limits", "maxConnections")
@@ -96,7 +96,8 @@ final class ConfigBinder {
     private static Timeouts timeouts(YamlMap m) {
         return new Timeouts(
                 m.optional("connect", duration(MILLI), Timeouts.DEFAULT_CONNECT),
-                m.optional("idle", duration(MILLI), Timeouts.DEFAULT_IDLE));
+                m.optional("idle", duration(MILLI), Timeouts.DEFAULT_IDLE),
+                m.optional("clientHello", duration(Duration.ZERO), Timeouts.DEFAULT_CLIENT_HELLO));
     }
 
     private static TcpConfig tcp(YamlMap m) {

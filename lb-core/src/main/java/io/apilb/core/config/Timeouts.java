@@ -9,15 +9,25 @@ import java.util.Objects;
  *   <li>{@code connect} (default 2s): dialling a backend; on expiry the next backend is tried.</li>
  *   <li>{@code idle} (default 1h): a connection with no bytes either way is closed. Long, because
  *       watches, {@code logs -f} and {@code exec} stay quiet for minutes.</li>
+ *   <li>{@code clientHello} (default 10s, {@code 0} = off): a client that has sent nothing this long
+ *       after connecting is closed. TLS is client-first, so a real client speaks at once; no backend
+ *       is dialled before it does.</li>
  * </ul>
  */
-public record Timeouts(Duration connect, Duration idle) {
+public record Timeouts(Duration connect, Duration idle, Duration clientHello) {
     public static final Duration DEFAULT_CONNECT = Duration.ofSeconds(2);
     public static final Duration DEFAULT_IDLE = Duration.ofHours(1);
-    public static final Timeouts DEFAULTS = new Timeouts(DEFAULT_CONNECT, DEFAULT_IDLE);
+    public static final Duration DEFAULT_CLIENT_HELLO = Duration.ofSeconds(10);
+    public static final Timeouts DEFAULTS = new Timeouts(DEFAULT_CONNECT, DEFAULT_IDLE, DEFAULT_CLIENT_HELLO);
 
     public Timeouts {
         Objects.requireNonNull(connect, "connect");
         Objects.requireNonNull(idle, "idle");
+        Objects.requireNonNull(clientHello, "clientHello");
+    }
+
+    /** The defaults for what is not given. */
+    public Timeouts(Duration connect, Duration idle) {
+        this(connect, idle, DEFAULT_CLIENT_HELLO);
     }
 }

@@ -1,6 +1,7 @@
 package io.apilb.core.metrics;
 
 import io.apilb.core.backend.Backend;
+import io.apilb.core.backend.BackendConnections;
 import io.apilb.core.backend.BackendPool;
 import io.apilb.core.backend.BackendStats;
 import io.apilb.core.backend.ConnectFailure;
@@ -21,21 +22,22 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
-import java.util.function.Supplier;
 
 /**
  * Exposes every backend of a {@link BackendPool} as meters tagged {@code backend=<name>}. With the
  * Prometheus naming convention they read:
  * <ul>
- *   <li>{@code apilb_backend_up}: 1 unless the health checker found the backend DOWN (a backend not
- *       checked yet counts as up, like the pool that routes to it);</li>
- *   <li>{@code apilb_backend_connections_active}, {@code apilb_backend_connections_total};</li>
+ *   <li>{@code apilb_backend_up}: 0 while a health check found the backend DOWN, else 1 (a backend
+ *       not checked yet, or with checks off, counts as up, like the pool that routes to it);</li>
+ *   <li>{@code apilb_backend_connections_active}: established connections relayed now;</li>
+ *   <li>{@code apilb_backend_dials_in_flight}: dials started and not finished;</li>
+ *   <li>{@code apilb_backend_connections_total}: connections established since start;</li>
  *   <li>{@code apilb_backend_bytes_total{direction="in"|"out"}}: in is client to backend;</li>
  *   <li>{@code apilb_backend_connect_failures_total{reason}}: one series per {@link ConnectFailure},
  *       present from the start so that rates work before the first failure.</li>
  * </ul>
- * {@code apilb.backend.up} is registered only when no other binder registered it for that backend
- * first, so a health module that publishes its own verdict keeps it.
+ * This class is the only owner of these meters, the health verdict's included (the health checker
+ * publishes its verdicts into the pool, which this reads); {@link #METERS} lists them all.
  *
  * <p>The set of backends may change on reload: {@link #refresh()} registers the new ones and removes
  * the meters of the ones that left. Meters read the lock-free counters; binding and refreshing are
@@ -44,20 +46,20 @@ import java.util.function.Supplier;
 public final class BackendPoolMetrics implements MeterBinder {
     public static final String UP = "apilb.backend.up";
     public static final String CONNECTIONS_ACTIVE = "apilb.backend.connections.active";
+    public static final String DIALS_IN_FLIGHT = "apilb.backend.dials.in.flight";
     public static final String CONNECTIONS = "apilb.backend.connections";
     public static final String BYTES = "apilb.backend.bytes";
     public static final String CONNECT_FAILURES = "apilb.backend.connect.failures";
+    /** Every meter name this binder registers per backend. */
+    public static final List<String> METERS = List.of(UP, CONNECTIONS_ACTIVE, DIALS_IN_FLIGHT, CONNECTIONS,
+            BYTES, CONNECT_FAILURES);
 
-    private final Supplier<List<Backend>> backends;
+    private final BackendPool pool;
     private final Map<Backend, List<Meter>> meters = new IdentityHashMap<>();
     private MeterRegistry registry;
 
     public BackendPoolMetrics(BackendPool pool) {
-        this(Objects.requireNonNull(pool, "pool")::all);
-    }
-
-    BackendPoolMetrics(Supplier<List<Backend>> backends) {
-        this.backends = backends;
+        this.pool = Objects.requireNonNull(pool, "pool");
     }
 
     @Override
@@ -79,7 +81,7 @@ public final class BackendPoolMetrics implements MeterBinder {
             return;
         }
         Set<Backend> current = Collections.newSetFromMap(new IdentityHashMap<>());
-        current.addAll(backends.get());
+        current.addAll(pool.all());
         // Remove first: a backend re-created under the same name must not collide with its old meters.
         for (Iterator<Map.Entry<Backend, List<Meter>>> it = meters.entrySet().iterator(); it.hasNext(); ) {
             Map.Entry<Backend, List<Meter>> e = it.next();
@@ -103,20 +105,23 @@ public final class BackendPoolMetrics implements MeterBinder {
     private List<Meter> register(Backend backend) {
         Tags tags = Tags.of("backend", backend.name());
         BackendStats stats = backend.stats();
+        BackendConnections connections = backend.connections();
         List<Meter> list = new ArrayList<>();
-        if (registry.find(UP).tags(tags).meter() == null) {
-            list.add(Gauge.builder(UP, backend, b -> b.health() == Health.DOWN ? 0 : 1)
-                    .tags(tags).strongReference(true)
-                    .description("1 unless the backend's health is DOWN")
-                    .register(registry));
-        }
-        list.add(Gauge.builder(CONNECTIONS_ACTIVE, stats, BackendStats::active)
+        list.add(Gauge.builder(UP, backend, b -> b.health() == Health.DOWN ? 0 : 1)
                 .tags(tags).strongReference(true)
-                .description("Client connections relayed to the backend now")
+                .description("0 while a health check found the backend DOWN, else 1")
                 .register(registry));
-        list.add(FunctionCounter.builder(CONNECTIONS, stats, BackendStats::total)
+        list.add(Gauge.builder(CONNECTIONS_ACTIVE, connections, BackendConnections::active)
+                .tags(tags).strongReference(true)
+                .description("Established client connections relayed to the backend now")
+                .register(registry));
+        list.add(Gauge.builder(DIALS_IN_FLIGHT, connections, BackendConnections::dialsInFlight)
+                .tags(tags).strongReference(true)
+                .description("Dials to the backend started and not finished")
+                .register(registry));
+        list.add(FunctionCounter.builder(CONNECTIONS, connections, BackendConnections::total)
                 .tags(tags)
-                .description("Client connections relayed to the backend since start")
+                .description("Client connections established to the backend since start")
                 .register(registry));
         list.add(FunctionCounter.builder(BYTES, stats, BackendStats::bytesIn)
                 .tags(tags.and("direction", "in")).baseUnit("bytes")

@@ -14,8 +14,9 @@ import java.util.function.ToDoubleFunction;
  * Exposes the client-side counters of {@link FrontendStats}. With the Prometheus naming convention:
  * {@code apilb_frontend_connections_active}, {@code apilb_frontend_connections_accepted_total},
  * {@code apilb_frontend_connections_rejected_total} (connection limit),
- * {@code apilb_frontend_connections_no_backend_total} and
- * {@code apilb_frontend_connections_fail_open_total}.
+ * {@code apilb_frontend_connections_no_backend_total},
+ * {@code apilb_frontend_connections_fail_open_total} and
+ * {@code apilb_frontend_connections_client_hello_timeout_total}.
  *
  * <p>Meters read the lock-free counters from whichever thread scrapes them.
  */
@@ -41,6 +42,8 @@ public final class FrontendMetrics implements MeterBinder {
                 "Client connections closed because no backend could be dialled");
         counter(registry, "fail.open", FrontendStats::failOpen,
                 "Client connections routed while no backend was routable");
+        counter(registry, "client.hello.timeout", FrontendStats::clientHelloTimeouts,
+                "Client connections closed because they sent nothing within timeouts.clientHello");
     }
 
     private void counter(MeterRegistry registry, String name, ToDoubleFunction<FrontendStats> f, String description) {

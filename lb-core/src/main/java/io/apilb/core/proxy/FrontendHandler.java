@@ -13,25 +13,25 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.socket.DuplexChannel;
 import io.netty.util.concurrent.Future;
-import io.netty.util.concurrent.Ticker;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
-import java.util.ArrayDeque;
-import java.util.HashSet;
-import java.util.List;
-import java.util.Set;
-import java.util.concurrent.ScheduledFuture;
-import java.util.concurrent.TimeUnit;
 
 /**
- * One proxied connection, from accept to access-log line: picks a backend, dials it (retrying the
- * next one on refusal or timeout), then relays bytes both ways untouched.
+ * One proxied connection, from accept to access-log line: waits for the client's first bytes,
+ * dials a backend (the next one on refusal or timeout, see {@link BackendChoice}), then relays
+ * bytes both ways untouched. Its helpers each keep one concern: {@link FirstFlight} the bytes sent
+ * before the backend was ready, {@link ActivityTimer} the client-hello and idle timeouts,
+ * {@link ConnectionRecord} the counters and the access log.
  *
- * <p>Flow control: both channels start with AUTO_READ off, so nothing is read before the backend
- * is connected. Then both read on their own, and a side stops reading exactly while the other side
+ * <p>Nothing is dialled before the client speaks: TLS is client-first, so a connection that stays
+ * silent for {@code timeouts.clientHello} is closed without a backend ever seeing it.
+ *
+ * <p>Flow control: both channels start with AUTO_READ off. The client is read once at accept (its
+ * first flight, which starts the dial) and then not again until the backend is connected. Then
+ * both read on their own, and a side stops reading exactly while the other side
  * is not writable; writes are flushed once per read burst. A client that stops reading therefore
  * stops the backend being read, and the kernel's windows push back to the server, so memory stays
  * bounded. (Switching auto-read only on writability changes, rather than requesting each read,
@@ -42,118 +42,138 @@ import java.util.concurrent.TimeUnit;
  */
 final class FrontendHandler extends ChannelInboundHandlerAdapter implements ProxiedConnection {
     private static final Logger log = LoggerFactory.getLogger(FrontendHandler.class);
-    /** Most a client may send before its backend is connected; a TLS ClientHello is far smaller. */
-    static final int MAX_EARLY_BYTES = 64 * 1024;
 
     private final ProxyContext ctx;
     private final String listener;
-    private final long id;
+    private final ConnectionRecord record;
+    private final BackendChoice choice;
+    private final FirstFlight firstFlight = new FirstFlight();
     private Channel client;
     private Channel backendChannel;
     private Backend backend;
-    private Set<Backend> tried;
-    private ArrayDeque<ByteBuf> early;
-    private int earlyBytes;
-    private int attempts;
-    private long acceptedAt;
-    private long connectMillis = -1;
-    private long bytesIn;
-    private long bytesOut;
-    private Termination termination;
+    private ActivityTimer timer;
+    private boolean dialling;
     private boolean clientInputShut;
     private boolean backendInputShut;
     private boolean finished;
-    private Ticker ticker;
-    private long lastActivity;
-    private ScheduledFuture<?> idleTimer;
 
     FrontendHandler(ProxyContext ctx, String listener) {
         this.ctx = ctx;
         this.listener = listener;
-        this.id = ctx.nextId();
+        this.record = new ConnectionRecord(ctx.nextId());
+        this.choice = new BackendChoice(ctx);
     }
 
     @Override
     public void channelActive(ChannelHandlerContext c) {
         client = c.channel();
-        acceptedAt = System.nanoTime();
-        // The loop's clock, not System.nanoTime(), so tests can drive idle timeouts in virtual time.
-        ticker = client.eventLoop().ticker();
-        lastActivity = ticker.nanoTime();
+        timer = new ActivityTimer(client.eventLoop());
         if (ctx.stats.opened() > ctx.maxConnections) {
             ctx.stats.rejectedByLimit();
-            terminate(Termination.LIMIT);
+            record.terminate(Termination.LIMIT);
             client.close();
             return;
         }
         ctx.connections.add(this);
-        dial();
+        timer.arm(ctx.clientHelloMillis, this::clientHelloTimeout);
+        client.read();
+    }
+
+    private void clientHelloTimeout() {
+        if (finished || dialling) {
+            return;
+        }
+        ctx.stats.clientHelloTimedOut();
+        log.debug("conn={} client={} sent nothing within {} ms", record.id(), client.remoteAddress(),
+                ctx.clientHelloMillis);
+        record.terminate(Termination.CLIENT_HELLO_TIMEOUT);
+        client.close();
     }
 
     private void dial() {
-        List<Backend> candidates = ctx.candidates();
-        Backend next = ctx.selector.select(candidates, tried == null ? Set.of() : tried);
+        Backend next = choice.next();
         if (next == null) {
-            ctx.stats.noBackendFound();
-            log.debug("conn={} client={} no backend to dial after {} attempts", id, client.remoteAddress(), attempts);
-            terminate(Termination.NO_BACKEND);
-            client.close();
+            giveUp();
             return;
         }
-        attempts++;
-        // Counted from now, so leastconn sees dials in flight and a burst does not pile on one backend.
-        next.stats().connectionOpened();
+        record.attempted();
+        next.connections().dialStarted();
         Future<Channel> f = ctx.connector.connect(next, client, new BackendHandler(this));
         f.addListener(done -> connected(next, done));
     }
 
+    private void giveUp() {
+        ctx.stats.noBackendFound();
+        log.debug("conn={} client={} no backend to dial after {} attempts", record.id(), client.remoteAddress(),
+                record.attempts());
+        record.terminate(Termination.NO_BACKEND);
+        client.close();
+    }
+
     private void connected(Backend target, Future<?> done) {
-        if (done.isSuccess()) {
-            Channel ch = (Channel) done.getNow();
-            if (finished || !client.isActive()) {
-                // The client left while we dialled.
-                ch.close();
-                target.stats().connectionClosed();
-                return;
-            }
-            backendChannel = ch;
-            backend = target;
-            connectMillis = (System.nanoTime() - acceptedAt) / 1_000_000;
-            target.stats().connectionEstablished();
-            ctx.pool.connectSucceeded(target);
-            target.register(this);
-            log.debug("conn={} client={} backend={} connected in {} ms", id, client.remoteAddress(), target.name(),
-                    connectMillis);
-            replayEarlyBytes();
-            armIdleTimer(ctx.idleMillis);
-            if (clientInputShut) {
-                shutdownOutputAfterFlush(backendChannel);
-            } else {
-                client.config().setAutoRead(backendChannel.isWritable());
-            }
-            backendChannel.config().setAutoRead(client.isWritable());
+        target.connections().dialEnded();
+        if (!done.isSuccess()) {
+            Throwable cause = done.cause();
+            ConnectFailure reason = ConnectFailure.of(cause);
+            ctx.pool.connectFailed(target, reason, cause);
+            log.debug("conn={} client={} backend={} connect failed ({}): {}", record.id(), client.remoteAddress(),
+                    target.name(), reason.tag(), cause.toString());
+            retryOrGiveUp(target);
             return;
         }
-        target.stats().connectionClosed();
-        Throwable cause = done.cause();
-        ConnectFailure reason = ConnectFailure.of(cause);
-        ctx.pool.connectFailed(target, reason, cause);
-        log.debug("conn={} client={} backend={} connect failed ({}): {}", id, client.remoteAddress(), target.name(),
-                reason.tag(), cause.toString());
+        Channel ch = (Channel) done.getNow();
+        if (finished || !client.isActive()) {
+            // The client left while we dialled.
+            ch.close();
+            return;
+        }
+        ctx.pool.connectSucceeded(target);
+        Termination refused = target.connections().register(this);
+        if (refused != null) {
+            // Put in maintenance, found dead or removed while we dialled. Nothing was sent to it
+            // yet, so the client's bytes go to another backend instead; this leg's close must not
+            // reach the client.
+            ch.pipeline().remove(BackendHandler.class);
+            ch.close();
+            log.debug("conn={} client={} backend={} refused the connection after the dial ({})", record.id(),
+                    client.remoteAddress(), target.name(), refused.tag());
+            retryOrGiveUp(target);
+            return;
+        }
+        backendChannel = ch;
+        backend = target;
+        long millis = record.connected();
+        log.debug("conn={} client={} backend={} connected in {} ms", record.id(), client.remoteAddress(),
+                target.name(), millis);
+        record.toBackend(target, firstFlight.writeTo(backendChannel));
+        timer.arm(ctx.idleMillis, this::idleTimeout);
+        if (clientInputShut) {
+            shutdownOutputAfterFlush(backendChannel);
+        } else {
+            client.config().setAutoRead(backendChannel.isWritable());
+        }
+        backendChannel.config().setAutoRead(client.isWritable());
+    }
+
+    private void retryOrGiveUp(Backend failed) {
         if (finished || !client.isActive()) {
             return;
         }
-        if (tried == null) {
-            tried = new HashSet<>(4);
-        }
-        tried.add(target);
-        if (attempts <= ctx.retries) {
+        choice.exclude(failed);
+        if (record.attempts() <= ctx.retries) {
             dial();
         } else {
-            ctx.stats.noBackendFound();
-            terminate(Termination.NO_BACKEND);
-            client.close();
+            giveUp();
         }
+    }
+
+    private void idleTimeout() {
+        if (finished) {
+            return;
+        }
+        log.debug("conn={} client={} idle timeout", record.id(), client.remoteAddress());
+        record.terminate(Termination.IDLE_TIMEOUT);
+        closeBoth();
     }
 
     // Client -> backend.
@@ -162,17 +182,28 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Prox
     public void channelRead(ChannelHandlerContext c, Object msg) {
         ByteBuf buf = (ByteBuf) msg;
         if (backendChannel == null && !finished) {
-            holdEarly(buf);
+            // The first flight, or (epoll reads a peer's last bytes and FIN as soon as the FIN
+            // arrives, even with AUTO_READ off) more bytes while the dial is in flight.
+            if (!firstFlight.hold(buf)) {
+                log.debug("conn={} client={} sent over {} bytes before its backend was connected", record.id(),
+                        client.remoteAddress(), FirstFlight.MAX_BYTES);
+                record.terminate(Termination.ERROR);
+                client.close();
+                return;
+            }
+            if (!dialling) {
+                dialling = true;
+                timer.cancel();
+                dial();
+            }
             return;
         }
         if (backendChannel == null || !backendChannel.isActive()) {
             buf.release();
             return;
         }
-        int n = buf.readableBytes();
-        bytesIn += n;
-        backend.stats().addBytesIn(n);
-        lastActivity = ticker.nanoTime();
+        record.toBackend(backend, buf.readableBytes());
+        timer.touch();
         backendChannel.write(buf, backendChannel.voidPromise());
     }
 
@@ -205,11 +236,16 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Prox
     public void userEventTriggered(ChannelHandlerContext c, Object evt) {
         if (evt == ChannelInputShutdownEvent.INSTANCE) {
             clientInputShut = true;
-            if (backendChannel == null && !finished) {
+            if (!dialling && !finished) {
+                // Closed without a word: there is nothing to pass on, and no backend to tell.
+                record.terminate(Termination.CLIENT_CLOSE);
+                client.close();
+            } else if (backendChannel == null && !finished) {
                 // Still dialling: the FIN is passed on once the backend is connected.
-                log.debug("conn={} client={} half-closed before its backend was connected", id, client.remoteAddress());
+                log.debug("conn={} client={} half-closed before its backend was connected", record.id(),
+                        client.remoteAddress());
             } else if (backendChannel == null || backendInputShut) {
-                terminate(Termination.CLIENT_CLOSE);
+                record.terminate(Termination.CLIENT_CLOSE);
                 client.close();
             } else {
                 shutdownOutputAfterFlush(backendChannel);
@@ -220,7 +256,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Prox
 
     @Override
     public void channelInactive(ChannelHandlerContext c) {
-        terminate(Termination.CLIENT_CLOSE);
+        record.terminate(Termination.CLIENT_CLOSE);
         if (backendChannel != null) {
             closeAfterFlush(backendChannel);
         }
@@ -229,79 +265,10 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Prox
 
     @Override
     public void exceptionCaught(ChannelHandlerContext c, Throwable cause) {
-        log.debug("conn={} client={} client error: {}", id, client == null ? null : client.remoteAddress(), cause.toString());
-        terminate(cause instanceof IOException ? Termination.CLIENT_CLOSE : Termination.ERROR);
+        log.debug("conn={} client={} client error: {}", record.id(), client == null ? null : client.remoteAddress(),
+                cause.toString());
+        record.terminate(cause instanceof IOException ? Termination.CLIENT_CLOSE : Termination.ERROR);
         closeBoth();
-    }
-
-    /**
-     * Idle timeout over both directions: every byte relayed is read on one leg, so reads stamp
-     * {@link #lastActivity} and one timer per connection checks the stamp and re-arms for the rest.
-     * Cheaper than an idle handler in the pipeline, which also hooks every write.
-     */
-    private void armIdleTimer(long idleMillis) {
-        if (idleMillis <= 0) {
-            return;
-        }
-        long idleNanos = TimeUnit.MILLISECONDS.toNanos(idleMillis);
-        long left = idleNanos - (ticker.nanoTime() - lastActivity);
-        idleTimer = client.eventLoop().schedule(() -> {
-            if (finished) {
-                return;
-            }
-            if (ticker.nanoTime() - lastActivity >= idleNanos) {
-                log.debug("conn={} client={} idle timeout", id, client.remoteAddress());
-                terminate(Termination.IDLE_TIMEOUT);
-                closeBoth();
-            } else {
-                armIdleTimer(idleMillis);
-            }
-        }, Math.max(left, 1), TimeUnit.NANOSECONDS);
-    }
-
-    /**
-     * Epoll reads a peer's last bytes and FIN as soon as the FIN arrives, even with AUTO_READ off, so
-     * bytes can come before the backend is connected. They are kept, within a bound, and replayed.
-     */
-    private void holdEarly(ByteBuf buf) {
-        int n = buf.readableBytes();
-        if (earlyBytes + n > MAX_EARLY_BYTES) {
-            buf.release();
-            log.debug("conn={} client={} sent over {} bytes before its backend was connected", id,
-                    client.remoteAddress(), MAX_EARLY_BYTES);
-            terminate(Termination.ERROR);
-            client.close();
-            return;
-        }
-        if (early == null) {
-            early = new ArrayDeque<>(2);
-        }
-        early.add(buf);
-        earlyBytes += n;
-    }
-
-    private void replayEarlyBytes() {
-        if (early == null) {
-            return;
-        }
-        for (ByteBuf buf = early.poll(); buf != null; buf = early.poll()) {
-            int n = buf.readableBytes();
-            bytesIn += n;
-            backend.stats().addBytesIn(n);
-            backendChannel.write(buf, backendChannel.voidPromise());
-        }
-        backendChannel.flush();
-        early = null;
-        earlyBytes = 0;
-    }
-
-    private void releaseEarlyBytes() {
-        if (early != null) {
-            for (ByteBuf buf = early.poll(); buf != null; buf = early.poll()) {
-                buf.release();
-            }
-            early = null;
-        }
     }
 
     // Backend -> client, called by BackendHandler.
@@ -311,10 +278,8 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Prox
             buf.release();
             return;
         }
-        int n = buf.readableBytes();
-        bytesOut += n;
-        backend.stats().addBytesOut(n);
-        lastActivity = ticker.nanoTime();
+        record.toClient(backend, buf.readableBytes());
+        timer.touch();
         client.write(buf, client.voidPromise());
     }
 
@@ -331,7 +296,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Prox
     void backendInputShutdown() {
         backendInputShut = true;
         if (clientInputShut) {
-            terminate(Termination.BACKEND_CLOSE);
+            record.terminate(Termination.BACKEND_CLOSE);
             closeBoth();
         } else {
             shutdownOutputAfterFlush(client);
@@ -339,13 +304,14 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Prox
     }
 
     void backendInactive() {
-        terminate(Termination.BACKEND_CLOSE);
+        record.terminate(Termination.BACKEND_CLOSE);
         closeAfterFlush(client);
     }
 
     void backendError(Throwable cause) {
-        log.debug("conn={} backend={} backend error: {}", id, backend == null ? null : backend.name(), cause.toString());
-        terminate(cause instanceof IOException ? Termination.BACKEND_CLOSE : Termination.ERROR);
+        log.debug("conn={} backend={} backend error: {}", record.id(), backend == null ? null : backend.name(),
+                cause.toString());
+        record.terminate(cause instanceof IOException ? Termination.BACKEND_CLOSE : Termination.ERROR);
         closeBoth();
     }
 
@@ -358,17 +324,10 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Prox
             return;
         }
         if (ch.eventLoop().inEventLoop()) {
-            terminate(why);
+            record.terminate(why);
             closeBoth();
         } else {
             ch.eventLoop().execute(() -> close(why));
-        }
-    }
-
-    /** Records the first reason only: later ones are consequences of it. */
-    private void terminate(Termination why) {
-        if (termination == null) {
-            termination = why;
         }
     }
 
@@ -408,26 +367,19 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Prox
             return;
         }
         finished = true;
-        if (idleTimer != null) {
-            idleTimer.cancel(false);
-        }
-        releaseEarlyBytes();
+        timer.cancel();
+        firstFlight.release();
         if (backend != null) {
-            backend.unregister(this);
-            backend.stats().connectionClosed();
+            backend.connections().unregister(this);
         }
         // Every accepted connection was counted in channelActive, even one rejected by the limit.
         ctx.stats.closed();
         ctx.connections.remove(this);
-        if (AccessLog.enabled()) {
-            long duration = (System.nanoTime() - acceptedAt) / 1_000_000;
-            AccessLog.write(id, AccessLog.format(client.remoteAddress()), listener, backend == null ? null : backend.name(),
-                    connectMillis, duration, bytesIn, bytesOut, attempts, termination);
-        }
+        record.log(client.remoteAddress(), listener, backend);
     }
 
     /** For tests: why it ended, or null while it lives. */
     Termination termination() {
-        return finished ? termination : null;
+        return finished ? record.termination() : null;
     }
 }

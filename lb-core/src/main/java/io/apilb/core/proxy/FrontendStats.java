@@ -13,6 +13,7 @@ public final class FrontendStats {
     private final LongAdder rejected = new LongAdder();
     private final LongAdder noBackend = new LongAdder();
     private final LongAdder failOpen = new LongAdder();
+    private final LongAdder clientHelloTimeouts = new LongAdder();
 
     /** Client connections open now. */
     public int active() {
@@ -37,6 +38,11 @@ public final class FrontendStats {
     /** Connections routed while no backend was routable (health checks failing everywhere). */
     public long failOpen() {
         return failOpen.sum();
+    }
+
+    /** Client connections closed because they sent nothing within {@code timeouts.clientHello}. */
+    public long clientHelloTimeouts() {
+        return clientHelloTimeouts.sum();
     }
 
     int opened() {
@@ -88,5 +94,9 @@ public final class FrontendStats {
 
     void routedFailOpen() {
         failOpen.increment();
+    }
+
+    void clientHelloTimedOut() {
+        clientHelloTimeouts.increment();
     }
 }

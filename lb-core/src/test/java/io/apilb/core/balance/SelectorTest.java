@@ -4,9 +4,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.apilb.core.testing.FakeConnection;
 import io.apilb.core.backend.AdminState;
 import io.apilb.core.backend.Backend;
 import io.apilb.core.backend.BackendPool;
+import io.apilb.core.backend.Candidates;
 import io.apilb.core.backend.Health;
 import io.apilb.core.config.BackendConfig;
 import io.apilb.core.config.BalancePolicy;
@@ -41,7 +43,7 @@ class SelectorTest {
             Backend b = s.select(pool.snapshot().routable(), Set.of());
             counts.merge(b.name(), 1, Integer::sum);
             if (holdConnections) {
-                b.stats().connectionOpened();
+                b.connections().dialStarted();
             }
         }
         return counts;
@@ -101,19 +103,19 @@ class SelectorTest {
     void skipsExcludedAndReturnsNullWhenAllExcluded(BalancePolicy policy) {
         BackendPool pool = pool(1, 1);
         Selector s = Selector.of(policy);
-        List<Backend> routable = pool.snapshot().routable();
+        Candidates routable = pool.snapshot().routable();
         for (int i = 0; i < 20; i++) {
             assertEquals("m2", s.select(routable, Set.of(pool.get("m1"))).name());
         }
-        assertNull(s.select(routable, Set.copyOf(routable)));
-        assertNull(s.select(List.of(), Set.of()));
+        assertNull(s.select(routable, Set.copyOf(routable.backends())));
+        assertNull(s.select(new BackendPool(List.of()).snapshot().routable(), Set.of()));
     }
 
     @ParameterizedTest
     @EnumSource(BalancePolicy.class)
     void weightZeroIsNeverPicked(BalancePolicy policy) {
         BackendPool pool = pool(0, 1);
-        assertTrue(pool.snapshot().routable().stream().noneMatch(b -> b.name().equals("m1")));
+        assertTrue(pool.snapshot().routable().backends().stream().noneMatch(b -> b.name().equals("m1")));
         assertEquals(Map.of("m2", 50), pick(Selector.of(policy), pool, 50, false));
     }
 
@@ -121,9 +123,44 @@ class SelectorTest {
     void leastConnPrefersTheEmptiestBackend() {
         BackendPool pool = pool(1, 1, 1);
         for (int i = 0; i < 5; i++) {
-            pool.get("m1").stats().connectionOpened();
-            pool.get("m3").stats().connectionOpened();
+            pool.get("m1").connections().dialStarted();
+            pool.get("m3").connections().dialStarted();
         }
         assertEquals("m2", Selector.leastConn().select(pool.snapshot().routable(), Set.of()).name());
+    }
+
+    /**
+     * A reload that changes weights publishes new candidates; one already handed to a selector
+     * keeps the weights it was published with, so a choice never sees two sets of weights.
+     */
+    @ParameterizedTest
+    @EnumSource(BalancePolicy.class)
+    void candidatesKeepTheirWeightsWhileAReloadChangesThem(BalancePolicy policy) {
+        BackendPool pool = pool(1, 1);
+        Candidates before = pool.snapshot().routable();
+        pool.reconfigure(List.of(new BackendConfig("m1", new HostPort("10.0.0.1", 6443), 0),
+                new BackendConfig("m2", new HostPort("10.0.0.2", 6443), 50)));
+        Selector s = Selector.of(policy);
+        Map<String, Integer> counts = new HashMap<>();
+        for (int i = 0; i < 400; i++) {
+            counts.merge(s.select(before, Set.of()).name(), 1, Integer::sum);
+        }
+        assertTrue(counts.getOrDefault("m1", 0) >= 100, "old weights 1:1 still apply: " + counts);
+        assertEquals(List.of("m2"), pool.snapshot().routable().backends().stream().map(Backend::name).toList(),
+                "the new snapshot has the new weights");
+    }
+
+    @Test
+    void leastConnCountsEstablishedConnectionsAndDialsInFlight() {
+        BackendPool pool = pool(1, 1, 1);
+        pool.get("m1").connections().register(new FakeConnection());
+        pool.get("m1").connections().register(new FakeConnection());
+        pool.get("m2").connections().dialStarted();
+        pool.get("m2").connections().dialStarted();
+        pool.get("m3").connections().register(new FakeConnection());
+        assertEquals("m3", Selector.leastConn().select(pool.snapshot().routable(), Set.of()).name());
+        pool.get("m3").connections().dialStarted();
+        pool.get("m3").connections().dialStarted();
+        assertTrue(Set.of("m1", "m2").contains(Selector.leastConn().select(pool.snapshot().routable(), Set.of()).name()));
     }
 }

@@ -4,15 +4,16 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 
+import io.apilb.core.testing.FakeConnection;
 import io.apilb.core.backend.Backend;
 import io.apilb.core.backend.BackendPool;
 import io.apilb.core.backend.ConnectFailure;
 import io.apilb.core.backend.Health;
+import io.apilb.core.backend.ProxiedConnection;
 import io.apilb.core.config.BackendConfig;
 import io.apilb.core.config.HostPort;
 import io.apilb.core.proxy.FrontendStats;
 
-import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 
@@ -21,7 +22,6 @@ import org.junit.jupiter.api.Test;
 import java.net.ConnectException;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.atomic.AtomicReference;
 
 class BackendPoolMetricsTest {
 
@@ -40,17 +40,24 @@ class BackendPoolMetricsTest {
         new BackendPoolMetrics(pool).bindTo(registry);
         Backend m1 = pool.get("m1");
 
-        m1.stats().connectionOpened();
-        m1.stats().connectionEstablished();
-        m1.stats().connectionOpened();
-        m1.stats().connectionEstablished();
-        m1.stats().connectionClosed();
+        ProxiedConnection first = new FakeConnection();
+        ProxiedConnection second = new FakeConnection();
+        m1.connections().dialStarted();
+        m1.connections().dialStarted();
+        m1.connections().dialEnded();
+        m1.connections().register(first);
+        m1.connections().dialStarted();
+        m1.connections().register(second);
+        m1.connections().unregister(first);
         m1.stats().addBytesIn(100);
         m1.stats().addBytesOut(2500);
         pool.connectFailed(m1, ConnectFailure.CONNECT_REFUSED, new ConnectException("refused"));
         pool.setHealth(m1, Health.DOWN, null);
 
-        assertEquals(1, registry.get(BackendPoolMetrics.CONNECTIONS_ACTIVE).tag("backend", "m1").gauge().value());
+        assertEquals(1, registry.get(BackendPoolMetrics.CONNECTIONS_ACTIVE).tag("backend", "m1").gauge().value(),
+                "established and not closed");
+        assertEquals(2, registry.get(BackendPoolMetrics.DIALS_IN_FLIGHT).tag("backend", "m1").gauge().value(),
+                "started and not ended");
         assertEquals(2, registry.get(BackendPoolMetrics.CONNECTIONS).tag("backend", "m1").functionCounter().count());
         assertEquals(100, registry.get(BackendPoolMetrics.BYTES).tags("backend", "m1", "direction", "in")
                 .functionCounter().count());
@@ -60,23 +67,22 @@ class BackendPoolMetricsTest {
                 .tags("backend", "m1", "reason", "connect_refused").functionCounter().count());
         assertEquals(0, registry.get(BackendPoolMetrics.CONNECT_FAILURES)
                 .tags("backend", "m1", "reason", "connect_timeout").functionCounter().count());
-        assertEquals(0, registry.get(BackendPoolMetrics.UP).tag("backend", "m1").gauge().value());
-        assertEquals(1, registry.get(BackendPoolMetrics.UP).tag("backend", "m2").gauge().value());
+        assertEquals(0, registry.get(BackendPoolMetrics.UP).tag("backend", "m1").gauge().value(), "DOWN");
+        assertEquals(1, registry.get(BackendPoolMetrics.UP).tag("backend", "m2").gauge().value(), "not checked yet");
     }
 
     @Test
     void refreshRegistersNewBackendsAndRemovesGoneOnes() {
-        BackendPool before = pool("m1", "m2");
-        BackendPool after = pool("m2", "m3");
-        AtomicReference<List<Backend>> current = new AtomicReference<>(before.all());
+        BackendPool pool = pool("m1", "m2");
         MeterRegistry registry = new SimpleMeterRegistry();
-        BackendPoolMetrics metrics = new BackendPoolMetrics(current::get);
+        BackendPoolMetrics metrics = new BackendPoolMetrics(pool);
         metrics.bindTo(registry);
-        before.get("m2").stats().connectionEstablished();
+        pool.get("m2").connections().register(new FakeConnection());
 
-        current.set(after.all());
-        after.get("m2").stats().connectionEstablished();
-        after.get("m2").stats().connectionEstablished();
+        pool.reconfigure(List.of(new BackendConfig("m2", new HostPort("127.0.0.1", 7000), 1),
+                new BackendConfig("m3", new HostPort("127.0.0.1", 7001), 1)));
+        pool.get("m2").connections().register(new FakeConnection());
+        pool.get("m2").connections().register(new FakeConnection());
         metrics.refresh();
 
         assertNull(registry.find(BackendPoolMetrics.CONNECTIONS).tag("backend", "m1").meter());
@@ -87,16 +93,14 @@ class BackendPoolMetricsTest {
     }
 
     @Test
-    void leavesBackendUpToWhoeverRegisteredItFirst() {
+    void registersExactlyItsDeclaredMeters() {
         BackendPool pool = pool("m1");
         MeterRegistry registry = new SimpleMeterRegistry();
-        Gauge theirs = Gauge.builder(BackendPoolMetrics.UP, () -> 42).tag("backend", "m1").register(registry);
 
         new BackendPoolMetrics(pool).bindTo(registry);
 
-        assertEquals(1, registry.find(BackendPoolMetrics.UP).gauges().size());
-        assertEquals(42, registry.get(BackendPoolMetrics.UP).gauge().value());
-        assertEquals(theirs, registry.get(BackendPoolMetrics.UP).gauge());
+        List<String> names = registry.getMeters().stream().map(m -> m.getId().getName()).distinct().sorted().toList();
+        assertEquals(BackendPoolMetrics.METERS.stream().sorted().toList(), names);
     }
 
     @Test

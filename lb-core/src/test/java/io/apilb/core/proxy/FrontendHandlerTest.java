@@ -5,9 +5,11 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.apilb.core.backend.AdminState;
 import io.apilb.core.backend.Backend;
 import io.apilb.core.backend.BackendPool;
 import io.apilb.core.backend.ConnectFailure;
+import io.apilb.core.backend.Health;
 import io.apilb.core.backend.Termination;
 import io.apilb.core.balance.Selector;
 import io.apilb.core.config.BackendConfig;
@@ -24,17 +26,22 @@ import io.netty.util.concurrent.Promise;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
 
 import java.net.ConnectException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 
 class FrontendHandlerTest {
     private final BackendPool pool = new BackendPool(List.of(
             new BackendConfig("m1", new HostPort("10.0.0.1", 6443), 1),
             new BackendConfig("m2", new HostPort("10.0.0.2", 6443), 1)));
+    private static final String HELLO = "\u0016\u0003\u0001hello";
     private final List<Dial> dials = new ArrayList<>();
     private final List<EmbeddedChannel> channels = new ArrayList<>();
     private ProxyContext context = ProxyContext.standalone(pool, Selector.roundRobin(), this::fakeConnect, 2, true, 100, 0);
@@ -67,6 +74,32 @@ class FrontendHandlerTest {
         return ch;
     }
 
+    /** A client channel whose event loop runs in virtual time, from the moment it is active. */
+    private EmbeddedChannel frozen(FrontendHandler frontend) throws Exception {
+        EmbeddedChannel ch = new EmbeddedChannel(false, false, frontend);
+        ch.config().setAutoRead(false);
+        ch.register();
+        ch.freezeTime();
+        channels.add(ch);
+        return ch;
+    }
+
+    /** A client that has sent its first flight, which starts the dial. */
+    private EmbeddedChannel speaking(ChannelHandler... handlers) throws Exception {
+        EmbeddedChannel ch = client(handlers);
+        ch.writeInbound(Unpooled.copiedBuffer(HELLO, StandardCharsets.ISO_8859_1));
+        return ch;
+    }
+
+    /** Completes dial {@code index} and checks that the first flight arrived first, once. */
+    private EmbeddedChannel connect(int index) throws Exception {
+        EmbeddedChannel backend = completeDial(index, new ReadCounter());
+        ByteBuf hello = backend.readOutbound();
+        assertEquals(HELLO, hello.toString(StandardCharsets.ISO_8859_1));
+        hello.release();
+        return backend;
+    }
+
     private EmbeddedChannel completeDial(int index, ReadCounter backendReads) throws Exception {
         Dial d = dials.get(index);
         EmbeddedChannel backend = new EmbeddedChannel(false, false, backendReads, d.handler());
@@ -85,29 +118,89 @@ class FrontendHandlerTest {
     }
 
     @Test
-    void readsNothingFromTheClientBeforeTheBackendIsConnected() throws Exception {
+    void dialsOnlyOnceTheClientSpeaksAndReadsNoMoreUntilConnected() throws Exception {
         ReadCounter clientReads = new ReadCounter();
         FrontendHandler frontend = new FrontendHandler(context, "test");
-        client(clientReads, frontend);
-        assertEquals(1, dials.size(), "one dial started at accept");
-        assertEquals(0, clientReads.reads, "no read requested while dialling");
+        EmbeddedChannel client = client(clientReads, frontend);
+        assertEquals(0, dials.size(), "nothing dialled for a silent client");
+        assertEquals(1, clientReads.reads, "one read at accept, for the first flight");
+
+        client.writeInbound(Unpooled.copiedBuffer(HELLO, StandardCharsets.ISO_8859_1));
+        assertEquals(1, dials.size(), "one dial once the client spoke");
+        assertEquals(1, pool.get("m1").connections().dialsInFlight());
+        assertEquals(0, pool.get("m1").connections().active(), "a dial in flight is not established");
+        assertEquals(1, clientReads.reads, "no read requested while dialling");
 
         ReadCounter backendReads = new ReadCounter();
-        completeDial(0, backendReads);
-        assertEquals(1, clientReads.reads, "client read starts once the backend is connected");
+        EmbeddedChannel backend = completeDial(0, backendReads);
+        ByteBuf hello = backend.readOutbound();
+        assertEquals(HELLO, hello.toString(StandardCharsets.ISO_8859_1));
+        hello.release();
+        assertEquals(2, clientReads.reads, "client read starts again once the backend is connected");
         assertEquals(1, backendReads.reads, "backend read starts too");
-        assertEquals(1, pool.get("m1").connectionCount());
+        assertEquals(1, pool.get("m1").connections().active());
+        assertEquals(0, pool.get("m1").connections().dialsInFlight());
+    }
+
+    private ProxyContext withClientHelloTimeout() {
+        return ProxyContext.standalone(pool, Selector.roundRobin(), this::fakeConnect, 2, true, 100,
+                TimeUnit.HOURS.toMillis(1), TimeUnit.SECONDS.toMillis(10));
+    }
+
+    @Test
+    void closesASilentClientAtTheClientHelloTimeoutWithoutDialling() throws Exception {
+        context = withClientHelloTimeout();
+        FrontendHandler frontend = new FrontendHandler(context, "test");
+        EmbeddedChannel client = frozen(frontend);
+
+        client.advanceTimeBy(9, TimeUnit.SECONDS);
+        client.runScheduledPendingTasks();
+        assertTrue(client.isOpen(), "still open before the client-hello timeout");
+        client.advanceTimeBy(2, TimeUnit.SECONDS);
+        client.runScheduledPendingTasks();
+        assertFalse(client.isOpen(), "closed after 10 s of silence");
+        assertEquals(Termination.CLIENT_HELLO_TIMEOUT, frontend.termination());
+        assertEquals(1, context.stats.clientHelloTimeouts());
+        assertEquals(0, dials.size(), "no backend ever saw it");
+    }
+
+    @Test
+    void aClientThatSpeaksInTimeIsNotClosedByTheClientHelloTimeout() throws Exception {
+        context = withClientHelloTimeout();
+        FrontendHandler frontend = new FrontendHandler(context, "test");
+        EmbeddedChannel client = frozen(frontend);
+        client.advanceTimeBy(5, TimeUnit.SECONDS);
+        client.writeInbound(Unpooled.copiedBuffer(HELLO, StandardCharsets.ISO_8859_1));
+        client.advanceTimeBy(30, TimeUnit.SECONDS);
+        client.runScheduledPendingTasks();
+        assertTrue(client.isOpen(), "a slow dial is not the client's silence");
+        connect(0);
+        client.advanceTimeBy(30, TimeUnit.MINUTES);
+        client.runScheduledPendingTasks();
+        assertTrue(client.isOpen());
+        assertNull(frontend.termination());
+        assertEquals(0, context.stats.clientHelloTimeouts());
+    }
+
+    @Test
+    void aClientThatClosesWithoutSpeakingIsClosedWithoutDialling() throws Exception {
+        FrontendHandler frontend = new FrontendHandler(context, "test");
+        EmbeddedChannel client = client(frontend);
+        client.pipeline().fireUserEventTriggered(io.netty.channel.socket.ChannelInputShutdownEvent.INSTANCE);
+        assertFalse(client.isOpen());
+        assertEquals(Termination.CLIENT_CLOSE, frontend.termination());
+        assertEquals(0, dials.size());
     }
 
     @Test
     void relaysBytesBothWaysUntouchedAndCountsThem() throws Exception {
         FrontendHandler frontend = new FrontendHandler(context, "test");
-        EmbeddedChannel client = client(frontend);
-        EmbeddedChannel backend = completeDial(0, new ReadCounter());
+        EmbeddedChannel client = speaking(frontend);
+        EmbeddedChannel backend = connect(0);
 
-        client.writeInbound(Unpooled.copiedBuffer("\u0016\u0003\u0001hello", StandardCharsets.ISO_8859_1));
+        client.writeInbound(Unpooled.copiedBuffer("more", StandardCharsets.ISO_8859_1));
         ByteBuf toBackend = backend.readOutbound();
-        assertEquals("\u0016\u0003\u0001hello", toBackend.toString(StandardCharsets.ISO_8859_1));
+        assertEquals("more", toBackend.toString(StandardCharsets.ISO_8859_1));
         toBackend.release();
 
         backend.writeInbound(Unpooled.copiedBuffer("world", StandardCharsets.US_ASCII));
@@ -116,15 +209,15 @@ class FrontendHandlerTest {
         toClient.release();
 
         Backend m1 = pool.get("m1");
-        assertEquals(8, m1.stats().bytesIn());
+        assertEquals(HELLO.length() + 4, m1.stats().bytesIn());
         assertEquals(5, m1.stats().bytesOut());
     }
 
     @Test
     void releasesClientBytesWhenTheBackendIsGone() throws Exception {
         FrontendHandler frontend = new FrontendHandler(context, "test");
-        EmbeddedChannel client = client(frontend);
-        EmbeddedChannel backend = completeDial(0, new ReadCounter());
+        EmbeddedChannel client = speaking(frontend);
+        EmbeddedChannel backend = connect(0);
         ChannelHandlerContext ctx = client.pipeline().context(frontend);
         backend.close();
 
@@ -139,8 +232,8 @@ class FrontendHandlerTest {
     @Test
     void releasesBackendBytesWhenTheClientIsGone() throws Exception {
         FrontendHandler frontend = new FrontendHandler(context, "test");
-        EmbeddedChannel client = client(frontend);
-        EmbeddedChannel backend = completeDial(0, new ReadCounter());
+        EmbeddedChannel client = speaking(frontend);
+        EmbeddedChannel backend = connect(0);
         client.close();
 
         ByteBuf late = Unpooled.copiedBuffer("late", StandardCharsets.US_ASCII);
@@ -149,8 +242,8 @@ class FrontendHandlerTest {
         assertEquals(0, late.refCnt(), "dropped bytes are released");
         assertFalse(backend.isOpen(), "backend closed after the client closed");
         assertEquals(Termination.CLIENT_CLOSE, frontend.termination());
-        assertEquals(0, pool.get("m1").connectionCount());
-        assertEquals(0, pool.get("m1").stats().active());
+        assertEquals(0, pool.get("m1").connections().active());
+        assertEquals(0, pool.get("m1").connections().dialsInFlight());
     }
 
     @Test
@@ -158,12 +251,9 @@ class FrontendHandlerTest {
         context = ProxyContext.standalone(pool, Selector.roundRobin(), this::fakeConnect, 2, true, 100,
                 TimeUnit.HOURS.toMillis(1));
         FrontendHandler frontend = new FrontendHandler(context, "test");
-        EmbeddedChannel client = new EmbeddedChannel(false, false, frontend);
-        client.config().setAutoRead(false);
-        client.register();
-        client.freezeTime();
-        channels.add(client);
-        EmbeddedChannel backend = completeDial(0, new ReadCounter());
+        EmbeddedChannel client = frozen(frontend);
+        client.writeInbound(Unpooled.copiedBuffer(HELLO, StandardCharsets.ISO_8859_1));
+        EmbeddedChannel backend = connect(0);
 
         client.advanceTimeBy(59, TimeUnit.MINUTES);
         client.runScheduledPendingTasks();
@@ -190,22 +280,24 @@ class FrontendHandlerTest {
         FrontendHandler frontend = new FrontendHandler(context, "test");
         ReadCounter clientReads = new ReadCounter();
         EmbeddedChannel client = client(clientReads, frontend);
+        client.writeInbound(Unpooled.copiedBuffer(HELLO, StandardCharsets.ISO_8859_1));
         dials.get(0).promise().setFailure(new ConnectException("Connection refused"));
         assertEquals(2, dials.size(), "redispatched");
         assertEquals("m2", dials.get(1).backend().name());
-        assertEquals(0, clientReads.reads, "client still not read");
-        completeDial(1, new ReadCounter());
+        assertEquals(1, clientReads.reads, "client not read again while dialling");
+        connect(1);
         assertTrue(client.isOpen());
         assertEquals(1, pool.get("m1").stats().connectFailures(ConnectFailure.CONNECT_REFUSED));
-        assertEquals(0, pool.get("m1").stats().active(), "failed dial does not count as active");
-        assertEquals(1, pool.get("m2").stats().active());
+        assertEquals(0, pool.get("m1").connections().dialsInFlight(), "a failed dial is over");
+        assertEquals(0, pool.get("m1").connections().active(), "a failed dial never counts as established");
+        assertEquals(1, pool.get("m2").connections().active());
     }
 
     @Test
     void givesUpAfterRetriesAndClosesTheClient() throws Exception {
         context = ProxyContext.standalone(pool, Selector.roundRobin(), this::fakeConnect, 1, true, 100, 0);
         FrontendHandler frontend = new FrontendHandler(context, "test");
-        EmbeddedChannel client = client(frontend);
+        EmbeddedChannel client = speaking(frontend);
         dials.get(0).promise().setFailure(new ConnectTimeoutException("timed out"));
         dials.get(1).promise().setFailure(new ConnectException("Connection refused"));
         assertEquals(2, dials.size(), "one try and one retry");
@@ -216,9 +308,21 @@ class FrontendHandlerTest {
     }
 
     @Test
+    void countsAConnectionRoutedWhileFailingOpenOnceWhateverItsDials() throws Exception {
+        pool.setHealth(pool.get("m1"), Health.DOWN, null);
+        pool.setHealth(pool.get("m2"), Health.DOWN, null);
+        FrontendHandler frontend = new FrontendHandler(context, "test");
+        speaking(frontend);
+        dials.get(0).promise().setFailure(new ConnectException("Connection refused"));
+        connect(1);
+        assertEquals(2, dials.size(), "two dials while failing open");
+        assertEquals(1, context.stats.failOpen(), "one connection");
+    }
+
+    @Test
     void rejectsConnectionsBeyondTheLimit() throws Exception {
         context = ProxyContext.standalone(pool, Selector.roundRobin(), this::fakeConnect, 2, true, 1, 0);
-        client(new FrontendHandler(context, "test"));
+        speaking(new FrontendHandler(context, "test"));
         FrontendHandler second = new FrontendHandler(context, "test");
         EmbeddedChannel rejected = client(second);
         assertFalse(rejected.isOpen());
@@ -231,8 +335,8 @@ class FrontendHandlerTest {
     @Test
     void closeFromAnotherCauseRecordsThatCause() throws Exception {
         FrontendHandler frontend = new FrontendHandler(context, "test");
-        EmbeddedChannel client = client(frontend);
-        completeDial(0, new ReadCounter());
+        EmbeddedChannel client = speaking(frontend);
+        connect(0);
         assertNull(frontend.termination());
         assertEquals(1, pool.get("m1").closeConnections(Termination.BACKEND_DOWN));
         assertFalse(client.isOpen());
@@ -261,15 +365,62 @@ class FrontendHandlerTest {
     @Test
     void tooManyBytesBeforeConnectCloseTheClient() throws Exception {
         FrontendHandler frontend = new FrontendHandler(context, "test");
-        EmbeddedChannel client = client(frontend);
-        ByteBuf big = Unpooled.buffer(FrontendHandler.MAX_EARLY_BYTES + 1).writeZero(FrontendHandler.MAX_EARLY_BYTES + 1);
+        EmbeddedChannel client = speaking(frontend);
+        ByteBuf big = Unpooled.buffer(FirstFlight.MAX_BYTES).writeZero(FirstFlight.MAX_BYTES);
         client.writeInbound(big);
         assertEquals(0, big.refCnt());
         assertFalse(client.isOpen());
         assertEquals(Termination.ERROR, frontend.termination());
         Dial d = dials.get(0);
         completeDial(0, new ReadCounter());
-        assertEquals(0, d.backend().connectionCount(), "the late backend leg is closed, not registered");
-        assertEquals(0, d.backend().stats().active());
+        assertEquals(0, d.backend().connections().active(), "the late backend leg is closed, not registered");
+        assertEquals(0, d.backend().connections().dialsInFlight());
+    }
+
+    /** A backend put in maintenance, found dead or removed while the dial was in flight. */
+    static Stream<Arguments> refusals() {
+        return Stream.of(
+                Arguments.of("maint", (java.util.function.BiConsumer<BackendPool, Backend>)
+                        (p, b) -> p.setAdminState(b, AdminState.MAINT), Termination.BACKEND_MAINT),
+                Arguments.of("dead", (java.util.function.BiConsumer<BackendPool, Backend>)
+                        (p, b) -> p.setHealth(b, Health.DOWN, Termination.BACKEND_DOWN), Termination.BACKEND_DOWN),
+                Arguments.of("removed", (java.util.function.BiConsumer<BackendPool, Backend>)
+                        (p, b) -> p.reconfigure(List.of(new BackendConfig("m2", new HostPort("10.0.0.2", 6443), 1))),
+                        Termination.BACKEND_REMOVED));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("refusals")
+    void aDialThatCompletesAfterItsBackendWasTakenOutGoesToAnotherBackend(
+            String name, java.util.function.BiConsumer<BackendPool, Backend> takeOut, Termination why) throws Exception {
+        FrontendHandler frontend = new FrontendHandler(context, "test");
+        EmbeddedChannel client = speaking(frontend);
+        Backend m1 = dials.get(0).backend();
+        assertEquals("m1", m1.name());
+        takeOut.accept(pool, m1);
+        assertEquals(why, m1.connections().refusing());
+
+        EmbeddedChannel late = completeDial(0, new ReadCounter());
+        assertFalse(late.isOpen(), "the late leg is closed");
+        assertNull(late.readOutbound(), "and got none of the client's bytes");
+        assertEquals(0, m1.connections().active(), "never registered, so never orphaned");
+        assertEquals(2, dials.size(), "the client's bytes go to another backend");
+        assertEquals("m2", dials.get(1).backend().name());
+        connect(1);
+        assertTrue(client.isOpen());
+        assertEquals(1, pool.get("m2").connections().active());
+        assertEquals(0, m1.stats().connectFailures(), "a refusal is not the backend's failure");
+    }
+
+    @Test
+    void aDrainedOrUnreadyBackendStillTakesADialThatWasInFlight() throws Exception {
+        FrontendHandler frontend = new FrontendHandler(context, "test");
+        speaking(frontend);
+        Backend m1 = dials.get(0).backend();
+        pool.setAdminState(m1, AdminState.DRAIN);
+        pool.setHealth(m1, Health.DOWN, null);
+        connect(0);
+        assertEquals(1, m1.connections().active());
+        assertEquals(1, dials.size());
     }
 }

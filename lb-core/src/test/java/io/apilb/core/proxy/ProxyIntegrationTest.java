@@ -85,8 +85,8 @@ class ProxyIntegrationTest {
         await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
             assertEquals(0, proxy.stats().active(), "frontend connections");
             for (Backend b : pool.all()) {
-                assertEquals(0, b.stats().active(), b.name() + " active");
-                assertEquals(0, b.connectionCount(), b.name() + " registered connections");
+                assertEquals(0, b.connections().active(), b.name() + " established connections");
+                assertEquals(0, b.connections().dialsInFlight(), b.name() + " dials in flight");
             }
         });
     }
@@ -103,7 +103,7 @@ class ProxyIntegrationTest {
         assertEquals(Map.of("master1", 100, "master2", 100, "master3", 100), served);
         assertNoLeakedConnections();
         for (Backend b : pool.all()) {
-            assertEquals(100, b.stats().total(), b.name());
+            assertEquals(100, b.connections().total(), b.name());
             assertTrue(b.stats().bytesIn() > 0 && b.stats().bytesOut() > 0, b.name() + " counts bytes");
         }
     }
@@ -148,7 +148,7 @@ class ProxyIntegrationTest {
         Backend dead = pool.get("master2");
         assertTrue(dead.stats().connectFailures(ConnectFailure.CONNECT_REFUSED) >= 60,
                 "refusals counted: " + dead.stats().connectFailuresByReason());
-        assertEquals(0, dead.stats().total());
+        assertEquals(0, dead.connections().total());
         assertNoLeakedConnections();
     }
 
@@ -233,7 +233,7 @@ class ProxyIntegrationTest {
                 clients.add(c);
             }
             Backend victim = pool.get("master2");
-            assertEquals(3, victim.connectionCount());
+            assertEquals(3, victim.connections().active());
             long start = System.nanoTime();
             pool.setHealth(victim, Health.DOWN, Termination.BACKEND_DOWN);
             List<TestHttpsClient> onVictim = new ArrayList<>();
@@ -247,7 +247,7 @@ class ProxyIntegrationTest {
             for (TestHttpsClient c : others) {
                 assertEquals(200, c.get("/version").status(), "connections to other backends stay up");
             }
-            assertEquals(0, victim.connectionCount());
+            assertEquals(0, victim.connections().active());
             for (int i = 0; i < 6; i++) {
                 assertNotEquals("master2", TestHttpsClient.getOnce(address, "/version").server());
             }
@@ -374,11 +374,13 @@ class ProxyIntegrationTest {
 
     @Test
     void halfCloseFromTheBackendLeavesTheClientAbleToSend() throws Exception {
-        // The backend speaks first and shuts its output; the client reads to the FIN, then answers.
+        // The client speaks first (nothing is dialled before it does); the backend answers and shuts
+        // its output; the client reads to the FIN, then answers.
         try (ServerSocket backend = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
             startProxy(TestConfigs.builder().backend("plain", "127.0.0.1:" + backend.getLocalPort(), 1).build());
             CompletableFuture<String> answer = CompletableFuture.supplyAsync(() -> {
                 try (Socket s = backend.accept()) {
+                    s.getInputStream().readNBytes(2);
                     s.getOutputStream().write("hello".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
                     s.shutdownOutput();
                     return new String(s.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.US_ASCII);
@@ -388,6 +390,7 @@ class ProxyIntegrationTest {
             });
             try (Socket c = new Socket(address.getAddress(), address.getPort())) {
                 c.setSoTimeout(5000);
+                c.getOutputStream().write("hi".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
                 String greeting = new String(c.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.US_ASCII);
                 assertEquals("hello", greeting, "the backend's bytes, then its FIN");
                 c.getOutputStream().write("bye".getBytes(java.nio.charset.StandardCharsets.US_ASCII));

@@ -90,7 +90,7 @@ class ProxyReconfigureTest {
         for (int i = 0; i < 6; i++) {
             served.add(TestHttpsClient.getOnce(lb, "/version").server());
             // The proxy counts the closed connection off asynchronously; until then d and b tie.
-            await().atMost(Duration.ofSeconds(2)).until(() -> backendD.stats().active() == 0);
+            await().atMost(Duration.ofSeconds(2)).until(() -> backendD.connections().active() == 0);
         }
         // The reload also switched to leastconn: b still holds the open connection, so d gets them all.
         assertEquals(Set.of("d"), served);

@@ -55,6 +55,11 @@ public final class TestConfigs {
         return this;
     }
 
+    public TestConfigs clientHello(Duration d) {
+        this.timeouts = new Timeouts(timeouts.connect(), timeouts.idle(), d);
+        return this;
+    }
+
     public TestConfigs maxConnections(int n) {
         this.limits = new Limits(n);
         return this;

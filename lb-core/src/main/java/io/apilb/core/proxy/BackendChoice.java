@@ -1,0 +1,46 @@
+package io.apilb.core.proxy;
+
+import io.apilb.core.backend.Backend;
+import io.apilb.core.backend.Candidates;
+import io.apilb.core.backend.Snapshot;
+
+import java.util.HashSet;
+import java.util.Set;
+
+/**
+ * Which backend one connection dials next: the selector's pick among the routable backends (or,
+ * when none is routable and fail-open is on, among every READY one), never one this connection
+ * already tried. Counts a connection routed while failing open once, however many dials it takes.
+ * Confined to the connection's event loop.
+ */
+final class BackendChoice {
+    private final ProxyContext ctx;
+    private Set<Backend> tried;
+    private boolean countedFailOpen;
+
+    BackendChoice(ProxyContext ctx) {
+        this.ctx = ctx;
+    }
+
+    /** The next backend to dial, or null when none is left. */
+    Backend next() {
+        Snapshot s = ctx.pool.snapshot();
+        boolean failingOpen = s.routable().isEmpty() && ctx.failOpen;
+        Candidates candidates = failingOpen ? s.failOpen() : s.routable();
+        Backend b = ctx.selector.select(candidates, tried == null ? Set.of() : tried);
+        if (b != null && failingOpen && !countedFailOpen) {
+            // The health checker logs the episode once, when every backend went DOWN.
+            countedFailOpen = true;
+            ctx.stats.routedFailOpen();
+        }
+        return b;
+    }
+
+    /** {@code backend} failed this connection: it is not chosen again. */
+    void exclude(Backend backend) {
+        if (tried == null) {
+            tried = new HashSet<>(4);
+        }
+        tried.add(backend);
+    }
+}
