@@ -2,6 +2,7 @@ package io.apilb.app;
 
 import io.apilb.app.demo.Demo;
 import io.apilb.app.demo.DemoCluster;
+import io.apilb.core.config.AdminConfig;
 import io.apilb.core.config.ApilbConfig;
 import io.apilb.core.config.ConfigCheck;
 import io.apilb.core.config.ConfigException;
@@ -51,7 +52,7 @@ public final class Main {
 
     static int run(String[] args, PrintStream out, PrintStream err) {
         if (args.length == 0) {
-            return demo(Demo.DEFAULT_LISTEN, Demo.DEFAULT_ADMIN, out, err);
+            return demo(Demo.DEFAULT_LISTEN, AdminConfig.DEFAULT_ADDRESS, out, err);
         }
         switch (args[0]) {
             case "-h", "--help", "help" -> {
@@ -78,7 +79,7 @@ public final class Main {
             }
             case "demo" -> {
                 HostPort listen = Demo.DEFAULT_LISTEN;
-                HostPort admin = Demo.DEFAULT_ADMIN;
+                HostPort admin = AdminConfig.DEFAULT_ADDRESS;
                 try {
                     for (int i = 1; i < args.length; i += 2) {
                         if (i + 1 >= args.length) {
