@@ -26,7 +26,7 @@ import sun.misc.Signal;
 /**
  * Command line: {@code apilb --config FILE} runs the balancer, {@code apilb check-config FILE}
  * validates a file, {@code apilb} alone (or {@code apilb demo}) runs the demo. SIGTERM and SIGINT
- * shut down gracefully and exit 0.
+ * shut down gracefully and exit 0; a second one during that stop exits 0 at once.
  */
 public final class Main {
     static final String USAGE = """
@@ -191,12 +191,33 @@ public final class Main {
         }
     }
 
-    /** A latch that SIGTERM or SIGINT opens. */
+    /**
+     * A latch that SIGTERM or SIGINT opens. A second one, while the graceful stop runs, ends the
+     * process at once with code 0: the operator has decided not to wait for the rest of
+     * {@code shutdownDelay} and {@code shutdownGrace}, and open connections are cut.
+     */
     private static CountDownLatch stopOnSignals() {
         CountDownLatch stop = new CountDownLatch(1);
-        onSignal("TERM", stop::countDown);
-        onSignal("INT", stop::countDown);
+        AtomicBoolean stopping = new AtomicBoolean();
+        Runnable onStop = () -> {
+            if (stopping.getAndSet(true)) {
+                exitNow();
+            }
+            stop.countDown();
+        };
+        onSignal("TERM", onStop);
+        onSignal("INT", onStop);
         return stop;
+    }
+
+    /** Runs on the signal's thread while the main thread may still be waiting in the graceful stop. */
+    private static void exitNow() {
+        LoggerFactory.getLogger(Main.class).warn(
+                "second stop signal: skipping the rest of the graceful stop, exiting now; open connections are cut");
+        LogSetup.stop();
+        // halt, not exit: nothing that is still running deserves a wait, and the main thread's own
+        // System.exit must not race this one.
+        Runtime.getRuntime().halt(0);
     }
 
     /** Blocks the main thread until the latch opens. */
