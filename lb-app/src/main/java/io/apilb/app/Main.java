@@ -4,7 +4,6 @@ import io.apilb.app.demo.Demo;
 import io.apilb.app.demo.DemoCluster;
 import io.apilb.core.config.AdminConfig;
 import io.apilb.core.config.ApilbConfig;
-import io.apilb.core.config.ConfigCheck;
 import io.apilb.core.config.ConfigException;
 import io.apilb.core.config.ConfigLoader;
 import io.apilb.core.config.HostPort;
