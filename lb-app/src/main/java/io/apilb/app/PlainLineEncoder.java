@@ -2,7 +2,7 @@ package io.apilb.app;
 
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.classic.spi.IThrowableProxy;
-import ch.qos.logback.classic.spi.ThrowableProxyUtil;
+import ch.qos.logback.classic.spi.StackTraceElementProxy;
 import ch.qos.logback.core.encoder.EncoderBase;
 
 import org.slf4j.helpers.MessageFormatter;
@@ -22,7 +22,8 @@ import java.time.format.DateTimeFormatter;
  * (the start of a master's response body), a backend name from a file, an address a client chose.
  * Each is written with {@link #escape} ({@code \}, {@code "} and control characters escaped), so a
  * value cannot end its quotes, start a line of its own or drive the terminal that reads the log.
- * Control characters in the rest of the message are escaped too, whatever put them there. JSON
+ * Control characters in the rest of the message, and in exception messages (a TLS or decoder
+ * error may quote what a peer sent), are escaped too, whatever put them there. JSON
  * ({@link JsonLineEncoder}) needs none of this: its writer escapes every string.
  *
  * <p>Runs on the thread that writes stdout; the arguments are text by then (see
@@ -33,6 +34,7 @@ final class PlainLineEncoder extends EncoderBase<ILoggingEvent> {
     private static final DateTimeFormatter TIME =
             DateTimeFormatter.ofPattern("yyyy-MM-dd'T'HH:mm:ss.SSSXXX").withZone(ZoneId.systemDefault());
     private static final char[] HEX = "0123456789abcdef".toCharArray();
+    private static final String NL = System.lineSeparator();
 
     @Override
     public byte[] headerBytes() {
@@ -48,10 +50,10 @@ final class PlainLineEncoder extends EncoderBase<ILoggingEvent> {
         String logger = event.getLoggerName();
         line.append(logger, logger.lastIndexOf('.') + 1, logger.length()).append(' ');
         appendControlsEscaped(line, message(event));
-        line.append(System.lineSeparator());
+        line.append(NL);
         IThrowableProxy t = event.getThrowableProxy();
         if (t != null) {
-            line.append(ThrowableProxyUtil.asString(t)).append(System.lineSeparator());
+            appendThrowable(line, t, "", "");
         }
         return line.toString().getBytes(StandardCharsets.UTF_8);
     }
@@ -99,6 +101,29 @@ final class PlainLineEncoder extends EncoderBase<ILoggingEvent> {
             }
         }
         return sb == null ? value : sb.toString();
+    }
+
+    /** The JDK's stack trace layout, with each message on its one line. */
+    private static void appendThrowable(StringBuilder sb, IThrowableProxy t, String prefix, String indent) {
+        sb.append(indent).append(prefix).append(t.getClassName());
+        if (t.getMessage() != null) {
+            sb.append(": ");
+            appendControlsEscaped(sb, t.getMessage());
+        }
+        sb.append(NL);
+        StackTraceElementProxy[] frames = t.getStackTraceElementProxyArray();
+        for (int i = 0; i < frames.length - t.getCommonFrames(); i++) {
+            sb.append(indent).append('\t').append(frames[i].getSTEAsString()).append(NL);
+        }
+        if (t.getCommonFrames() > 0) {
+            sb.append(indent).append("\t... ").append(t.getCommonFrames()).append(" common frames omitted").append(NL);
+        }
+        for (IThrowableProxy suppressed : t.getSuppressed()) {
+            appendThrowable(sb, suppressed, "Suppressed: ", indent + '\t');
+        }
+        if (t.getCause() != null) {
+            appendThrowable(sb, t.getCause(), "Caused by: ", indent);
+        }
     }
 
     private static void appendControlsEscaped(StringBuilder line, String text) {

@@ -60,9 +60,26 @@ class PlainLineEncoderTest {
                 + " WARN  VerdictPublisher conn=7 bytes_in=1234\\R"), line);
     }
 
+    @Test
+    void escapesExceptionMessagesAndKeepsTheStackTraceLayout() {
+        Exception e = new IllegalStateException("outer", new javax.net.ssl.SSLException("peer said \"x\"\n\u001b[2J"));
+        String text = encode(e, "probe failed");
+        String[] lines = text.split("\\R");
+        assertTrue(lines[0].endsWith(" probe failed"), text);
+        assertEquals("java.lang.IllegalStateException: outer", lines[1], text);
+        assertTrue(lines[2].startsWith("\tat io.apilb.app.PlainLineEncoderTest."), text);
+        assertTrue(text.contains(System.lineSeparator() + "Caused by: javax.net.ssl.SSLException: peer said \"x\"\\n\\u001b[2J"
+                + System.lineSeparator() + "\t... "), text);
+        assertTrue(text.endsWith(" common frames omitted" + System.lineSeparator()), text);
+    }
+
     private String encode(String pattern, Object... args) {
+        return encode(null, pattern, args);
+    }
+
+    private String encode(Throwable thrown, String pattern, Object... args) {
         LoggingEvent event = new LoggingEvent(PlainLineEncoderTest.class.getName(),
-                context.getLogger("io.apilb.health.VerdictPublisher"), Level.WARN, pattern, null, args);
+                context.getLogger("io.apilb.health.VerdictPublisher"), Level.WARN, pattern, thrown, args);
         PlainLineEncoder encoder = new PlainLineEncoder();
         encoder.setContext(context);
         encoder.start();
