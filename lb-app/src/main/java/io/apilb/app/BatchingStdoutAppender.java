@@ -71,6 +71,17 @@ final class BatchingStdoutAppender extends UnsynchronizedAppenderBase<ILoggingEv
     protected void append(ILoggingEvent event) {
         // The message is formatted, and the thread name taken, here: arguments may change later.
         event.prepareForDeferredProcessing();
+        // The plain format escapes each argument (PlainLineEncoder) when it writes: keep them as the
+        // text they are now, so the writer thread never calls toString on a live object.
+        Object[] args = event.getArgumentArray();
+        if (args != null) {
+            for (int i = 0; i < args.length; i++) {
+                Object a = args[i];
+                if (!(a instanceof String || a instanceof Long || a instanceof Integer || a instanceof Enum)) {
+                    args[i] = String.valueOf(a);
+                }
+            }
+        }
         if (!queue.offer(event)) {
             dropped.incrementAndGet();
             LockSupport.unpark(writer);

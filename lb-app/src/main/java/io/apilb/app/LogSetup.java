@@ -2,11 +2,11 @@ package io.apilb.app;
 
 import io.apilb.core.config.LogFormat;
 import io.apilb.core.config.LoggingConfig;
+import io.apilb.core.proxy.AccessLog;
 
 import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.LoggerContext;
-import ch.qos.logback.classic.encoder.PatternLayoutEncoder;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.ConsoleAppender;
 import ch.qos.logback.core.encoder.Encoder;
@@ -14,14 +14,14 @@ import ch.qos.logback.core.encoder.Encoder;
 import org.slf4j.LoggerFactory;
 
 /**
- * Applies the {@code logging} section to logback: plain single lines or one JSON object per line
- * on stdout, the root level, and whether the access log ({@code apilb.access}) is written.
- * Called once at start and again on reload, from the main thread. The appender is flushed and
- * stopped by {@link #stop()} at exit, so the last lines are not lost.
+ * Applies the {@code logging} section to logback: plain single lines ({@link PlainLineEncoder}) or
+ * one JSON object per line ({@link JsonLineEncoder}) on stdout, the root level, and whether the
+ * access log ({@link AccessLog#LOGGER}) is written. Called at start from the main thread and again
+ * on each reload from whichever thread runs that reload; {@link ApilbRuntime} runs reloads one at a
+ * time, so calls never overlap. The appender is flushed and stopped by
+ * {@link #stop()} at exit, so the last lines are not lost.
  */
 final class LogSetup {
-    static final String PLAIN_PATTERN = "%d{yyyy-MM-dd'T'HH:mm:ss.SSSXXX} %-5level %logger{0} %msg%n";
-    private static final String ACCESS_LOGGER = "apilb.access";
     private static final int QUEUE = 16_384;
 
     private LogSetup() {
@@ -31,18 +31,12 @@ final class LogSetup {
         LoggerContext context = (LoggerContext) LoggerFactory.getILoggerFactory();
         Logger root = context.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
         root.setLevel(Level.toLevel(logging.level(), Level.INFO));
-        context.getLogger(ACCESS_LOGGER).setLevel(logging.accessLog() ? Level.INFO : Level.OFF);
+        context.getLogger(AccessLog.LOGGER).setLevel(logging.accessLog() ? Level.INFO : Level.OFF);
         // Netty's own INFO/DEBUG lines are about its internals, not about traffic.
         context.getLogger("io.netty").setLevel(Level.WARN);
 
-        Encoder<ILoggingEvent> encoder;
-        if (logging.format() == LogFormat.JSON) {
-            encoder = new JsonLineEncoder();
-        } else {
-            PatternLayoutEncoder plain = new PatternLayoutEncoder();
-            plain.setPattern(PLAIN_PATTERN);
-            encoder = plain;
-        }
+        Encoder<ILoggingEvent> encoder =
+                logging.format() == LogFormat.JSON ? new JsonLineEncoder() : new PlainLineEncoder();
         encoder.setContext(context);
         encoder.start();
         // Event loops write the access log, a line per connection: they only queue it, and one

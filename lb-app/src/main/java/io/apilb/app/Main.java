@@ -2,8 +2,8 @@ package io.apilb.app;
 
 import io.apilb.app.demo.Demo;
 import io.apilb.app.demo.DemoCluster;
+import io.apilb.core.config.AdminConfig;
 import io.apilb.core.config.ApilbConfig;
-import io.apilb.core.config.ConfigCheck;
 import io.apilb.core.config.ConfigException;
 import io.apilb.core.config.ConfigLoader;
 import io.apilb.core.config.HostPort;
@@ -25,7 +25,7 @@ import sun.misc.Signal;
 /**
  * Command line: {@code apilb --config FILE} runs the balancer, {@code apilb check-config FILE}
  * validates a file, {@code apilb} alone (or {@code apilb demo}) runs the demo. SIGTERM and SIGINT
- * shut down gracefully and exit 0.
+ * shut down gracefully and exit 0; a second one during that stop exits 0 at once.
  */
 public final class Main {
     static final String USAGE = """
@@ -51,7 +51,7 @@ public final class Main {
 
     static int run(String[] args, PrintStream out, PrintStream err) {
         if (args.length == 0) {
-            return demo(Demo.DEFAULT_LISTEN, Demo.DEFAULT_ADMIN, out, err);
+            return demo(Demo.DEFAULT_LISTEN, AdminConfig.DEFAULT_ADDRESS, out, err);
         }
         switch (args[0]) {
             case "-h", "--help", "help" -> {
@@ -78,7 +78,7 @@ public final class Main {
             }
             case "demo" -> {
                 HostPort listen = Demo.DEFAULT_LISTEN;
-                HostPort admin = Demo.DEFAULT_ADMIN;
+                HostPort admin = AdminConfig.DEFAULT_ADDRESS;
                 try {
                     for (int i = 1; i < args.length; i += 2) {
                         if (i + 1 >= args.length) {
@@ -190,12 +190,33 @@ public final class Main {
         }
     }
 
-    /** A latch that SIGTERM or SIGINT opens. */
+    /**
+     * A latch that SIGTERM or SIGINT opens. A second one, while the graceful stop runs, ends the
+     * process at once with code 0: the operator has decided not to wait for the rest of
+     * {@code shutdownDelay} and {@code shutdownGrace}, and open connections are cut.
+     */
     private static CountDownLatch stopOnSignals() {
         CountDownLatch stop = new CountDownLatch(1);
-        onSignal("TERM", stop::countDown);
-        onSignal("INT", stop::countDown);
+        AtomicBoolean stopping = new AtomicBoolean();
+        Runnable onStop = () -> {
+            if (stopping.getAndSet(true)) {
+                exitNow();
+            }
+            stop.countDown();
+        };
+        onSignal("TERM", onStop);
+        onSignal("INT", onStop);
         return stop;
+    }
+
+    /** Runs on the signal's thread while the main thread may still be waiting in the graceful stop. */
+    private static void exitNow() {
+        LoggerFactory.getLogger(Main.class).warn(
+                "second stop signal: skipping the rest of the graceful stop, exiting now; open connections are cut");
+        LogSetup.stop();
+        // halt, not exit: nothing that is still running deserves a wait, and the main thread's own
+        // System.exit must not race this one.
+        Runtime.getRuntime().halt(0);
     }
 
     /** Blocks the main thread until the latch opens. */

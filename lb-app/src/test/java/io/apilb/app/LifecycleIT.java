@@ -35,6 +35,10 @@ import java.util.regex.Pattern;
 class LifecycleIT {
 
     private static Path config(Path dir, int port, TestApiServer backend) throws Exception {
+        return config(dir, port, backend, "10s");
+    }
+
+    private static Path config(Path dir, int port, TestApiServer backend, String shutdownGrace) throws Exception {
         return Files.writeString(dir.resolve("apilb.yaml"), """
                 listeners:
                   - { name: apiserver, address: 127.0.0.1:%d }
@@ -44,8 +48,8 @@ class LifecycleIT {
                   enabled: false
                 admin:
                   enabled: false
-                shutdownGrace: 10s
-                """.formatted(port, backend.name(), backend.hostPort()));
+                shutdownGrace: %s
+                """.formatted(port, backend.name(), backend.hostPort(), shutdownGrace));
     }
 
     @Test
@@ -81,6 +85,32 @@ class LifecycleIT {
                 ApilbProcess.awaitListening(new InetSocketAddress("127.0.0.1", port), Duration.ofSeconds(20));
                 apilb.signal("INT");
                 assertEquals(0, apilb.waitForExit(Duration.ofSeconds(10)), apilb.output());
+            }
+        }
+    }
+
+    @Test
+    void secondSigtermSkipsTheGraceAndExitsZeroAtOnce(@TempDir Path dir) throws Exception {
+        try (TestApiServer m1 = TestApiServer.start("master1")) {
+            int port = ApilbProcess.freePort();
+            InetSocketAddress lb = new InetSocketAddress("127.0.0.1", port);
+            Path file = config(dir, port, m1, "60s");
+            try (ApilbProcess apilb = ApilbProcess.start(dir, "--config", file.toString())) {
+                ApilbProcess.awaitListening(lb, Duration.ofSeconds(20));
+                try (TestHttpsClient c = TestHttpsClient.connect(lb)) {
+                    // An open request keeps the first stop waiting in its 60 s grace.
+                    c.sendGet("/slow?ms=60000");
+                    await().atMost(Duration.ofSeconds(5)).until(() -> m1.openConnections() == 1);
+                    apilb.signal("TERM");
+                    // Listeners closed: the graceful stop is under way and now waits for the request.
+                    await().atMost(Duration.ofSeconds(5)).untilAsserted(() ->
+                            assertThrows(ConnectException.class, () -> new Socket("127.0.0.1", port).close()));
+                    assertTrue(apilb.alive(), apilb.output());
+                    apilb.signal("TERM");
+                    assertEquals(0, apilb.waitForExit(Duration.ofSeconds(1)), apilb.output());
+                    assertTrue(apilb.output().contains("second stop signal: skipping the rest of the graceful stop"),
+                            apilb.output());
+                }
             }
         }
     }

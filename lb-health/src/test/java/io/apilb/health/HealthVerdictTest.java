@@ -66,7 +66,7 @@ class HealthVerdictTest {
 
         server.freeze();
 
-        awaitHealth(pool, "m1", Health.DOWN);
+        awaitDownApplied(checker, pool, "m1");
         assertEquals(CheckStatus.L6TOUT, checker.last("m1").status());
         assertTrue(conn.closedWith.isEmpty(), conn.closedWith::toString);
     }
@@ -80,7 +80,7 @@ class HealthVerdictTest {
 
         server.readyStatus(500);
 
-        awaitHealth(pool, "m1", Health.DOWN);
+        awaitDownApplied(checker, pool, "m1");
         assertEquals(CheckStatus.L7STS, checker.last("m1").status());
         assertTrue(conn.closedWith.isEmpty(), conn.closedWith::toString);
     }
@@ -155,6 +155,18 @@ class HealthVerdictTest {
 
         await().atMost(DEADLINE).until(() -> checker.history("m1").size() >= 4);
         assertEquals(first, checker.history("m1").get(0), "history survives: same session");
+    }
+
+    /**
+     * Waits until {@code name} is DOWN and the verdict has been carried out. DOWN is visible before
+     * the pool closes (or keeps) the connections, so seeing it proves nothing about them yet; but
+     * a session records its results one at a time on one thread, so once a result newer than the
+     * one that took the backend DOWN is recorded, that verdict, closing included, is complete.
+     */
+    private static void awaitDownApplied(HealthChecker checker, BackendPool pool, String name) {
+        awaitHealth(pool, name, Health.DOWN);
+        CheckResult atDown = checker.last(name);
+        await().atMost(DEADLINE).until(() -> checker.last(name) != atDown);
     }
 
     private FakeConnection upWithConnection(BackendPool pool, String name) {

@@ -8,7 +8,6 @@ import static io.apilb.health.HealthFixtures.tls;
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -26,6 +25,7 @@ import io.netty.handler.ssl.SslProvider;
 
 import java.net.InetAddress;
 import java.net.ServerSocket;
+import java.net.Socket;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -36,8 +36,16 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
-/** What each probe mode reports against real loopback servers, with both TLS providers. */
+/**
+ * What each probe mode reports against real loopback servers, with both TLS providers. Each test
+ * checks the first results, not the first that happens to match: a probe that starts wrong fails.
+ */
 class ProbeStatusTest {
+    /**
+     * The timeout of probes that should get an answer: long enough that a cold first TLS handshake
+     * on a loaded machine never turns into a timeout, and never waited for when the test passes.
+     */
+    private static final Duration ANSWERS = Duration.ofSeconds(4);
     @TempDir
     Path dir;
 
@@ -80,7 +88,7 @@ class ProbeStatusTest {
     void frozenServerIsL6tout(SslProvider provider) throws Exception {
         TestApiServer server = server(TestApiServer.builder("m1"));
         server.freeze();
-        CheckResult r = resultWith(CheckStatus.L6TOUT,
+        CheckResult r = firstResult(CheckStatus.L6TOUT,
                 config().tls(tls(ca(), null)).build(), pool(server), provider, "m1");
         assertTrue(r.duration().toMillis() >= HealthFixtures.TIMEOUT.toMillis() - 5, r::toString);
         System.out.println(provider + " frozen server: " + r.status() + " \"" + r.error() + "\"");
@@ -91,9 +99,11 @@ class ProbeStatusTest {
     void processThatAcceptsButNeverReadsIsL6tout(SslProvider provider) throws Exception {
         try (ServerSocket silent = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
             BackendPool pool = pool("silent", "127.0.0.1:" + silent.getLocalPort());
-            CheckResult r = resultWith(CheckStatus.L6TOUT,
+            CheckResult r = firstResult(CheckStatus.L6TOUT,
                     config().mode(HealthMode.TLS).tls(tls(ca(), null)).build(), pool, provider,
                     "silent");
+            assertTrue(r.duration().toMillis() >= HealthFixtures.TIMEOUT.toMillis() - 5, r::toString);
+            assertEquals("TLS handshake timed out after " + HealthFixtures.TIMEOUT.toMillis() + "ms", r.error());
         }
     }
 
@@ -102,8 +112,8 @@ class ProbeStatusTest {
     void certificateFromAnotherCaIsL6rsp(SslProvider provider) throws Exception {
         TestApiServer server = server(TestApiServer.builder("m1")
                 .certificate(TestPki.server(TestPki.otherCa(), "m1", "kubernetes")));
-        CheckResult r = resultWith(CheckStatus.L6RSP,
-                config().tls(tls(ca(), null)).build(), pool(server), provider, "m1");
+        CheckResult r = firstResult(CheckStatus.L6RSP,
+                config().timeout(ANSWERS).tls(tls(ca(), null)).build(), pool(server), provider, "m1");
         assertEquals(0, server.requests(), "no request after a failed handshake");
         System.out.println(provider + " foreign CA: " + r.status() + " \"" + r.error() + "\"");
     }
@@ -112,9 +122,11 @@ class ProbeStatusTest {
     @EnumSource(value = SslProvider.class, names = {"OPENSSL", "JDK"})
     void serverNameNotInTheCertificateIsL6rsp(SslProvider provider) throws Exception {
         TestApiServer server = server(TestApiServer.builder("m1"));
-        CheckResult r = resultWith(CheckStatus.L6RSP,
-                config().tls(tls(ca(), "not-in-cert.example")).build(), pool(server), provider,
+        CheckResult r = firstResult(CheckStatus.L6RSP,
+                config().timeout(ANSWERS).tls(tls(ca(), "not-in-cert.example")).build(), pool(server), provider,
                 "m1");
+        assertEquals(0, server.requests(), "no request after a failed handshake");
+        assertEquals("not-in-cert.example", server.sniSeen().get(0), "the name it verified is the one it sent");
         System.out.println(provider + " wrong name: " + r.status() + " \"" + r.error() + "\"");
     }
 
@@ -124,15 +136,18 @@ class ProbeStatusTest {
         TestApiServer server = server(TestApiServer.builder("m1")
                 .certificate(TestPki.server(TestPki.otherCa(), "m1", "elsewhere.example")));
         TlsConfig insecure = new TlsConfig(null, true, "kubernetes", null, null);
-        CheckResult r = resultWith(CheckStatus.L7OK, config().tls(insecure).build(), pool(server), provider, "m1");
+        CheckResult r = firstResult(CheckStatus.L7OK, config().timeout(ANSWERS).tls(insecure).build(), pool(server),
+                provider, "m1");
+        assertEquals(200, r.httpStatus());
+        assertEquals("kubernetes", server.sniSeen().get(0));
     }
 
     @ParameterizedTest
     @EnumSource(value = SslProvider.class, names = {"OPENSSL", "JDK"})
     void verifiesTheIpAddressWhenNoServerNameIsSet(SslProvider provider) throws Exception {
         TestApiServer server = server(TestApiServer.builder("m1"));
-        CheckResult r = resultWith(CheckStatus.L7OK,
-                config().tls(tls(ca(), null)).build(), pool(server), provider, "m1");
+        CheckResult r = firstResult(CheckStatus.L7OK,
+                config().timeout(ANSWERS).tls(tls(ca(), null)).build(), pool(server), provider, "m1");
         assertEquals(200, r.httpStatus());
         assertTrue(server.sniSeen().isEmpty(), "an IP literal is not sent as SNI: " + server.sniSeen());
     }
@@ -141,8 +156,9 @@ class ProbeStatusTest {
     @EnumSource(value = SslProvider.class, names = {"OPENSSL", "JDK"})
     void sendsTheConfiguredServerNameAsSni(SslProvider provider) throws Exception {
         TestApiServer server = server(TestApiServer.builder("m1"));
-        CheckResult r = resultWith(CheckStatus.L7OK,
-                config().tls(tls(ca(), "kubernetes")).build(), pool(server), provider, "m1");
+        CheckResult r = firstResult(CheckStatus.L7OK,
+                config().timeout(ANSWERS).tls(tls(ca(), "kubernetes")).build(), pool(server), provider, "m1");
+        assertEquals(200, r.httpStatus());
         assertEquals("kubernetes", server.sniSeen().get(0));
     }
 
@@ -152,8 +168,8 @@ class ProbeStatusTest {
         for (int status : new int[] {500, 503}) {
             TestApiServer server = server(TestApiServer.builder("m" + status));
             server.readyStatus(status);
-            CheckResult r = resultWith(CheckStatus.L7STS,
-                    config().tls(tls(ca(), null)).build(), pool(server), provider, server.name());
+            CheckResult r = firstResult(CheckStatus.L7STS,
+                    config().timeout(ANSWERS).tls(tls(ca(), null)).build(), pool(server), provider, server.name());
             assertEquals(status, r.httpStatus());
             assertTrue(r.error().startsWith("HTTP " + status + ": [-]shutdown failed"), r.error());
         }
@@ -163,22 +179,30 @@ class ProbeStatusTest {
     @EnumSource(value = SslProvider.class, names = {"OPENSSL", "JDK"})
     void answerAfterTheTimeoutIsL7tout(SslProvider provider) throws Exception {
         TestApiServer server = server(TestApiServer.builder("m1"));
-        server.readyDelay(HealthFixtures.TIMEOUT.multipliedBy(3));
-        CheckResult r = resultWith(CheckStatus.L7TOUT,
-                config().tls(tls(ca(), null)).build(), pool(server), provider, "m1");
+        // Long enough for a cold handshake, shorter than the answer.
+        Duration timeout = Duration.ofSeconds(2);
+        server.readyDelay(timeout.multipliedBy(3));
+        CheckResult r = firstResult(CheckStatus.L7TOUT,
+                config().timeout(timeout).tls(tls(ca(), null)).build(), pool(server), provider, "m1");
+        assertEquals(0, r.httpStatus(), "no status line");
+        assertTrue(r.duration().compareTo(timeout.minusMillis(5)) >= 0, r::toString);
+        assertTrue(server.readyzRequests() >= 1, "the request was sent: the handshake did not time out");
     }
 
     @ParameterizedTest
     @EnumSource(value = SslProvider.class, names = {"OPENSSL", "JDK"})
     void requiredClientCertificateMissingIsL6rspAndPresentIsL7ok(SslProvider provider) throws Exception {
         TestApiServer server = server(TestApiServer.builder("m1").requireClientCert());
-        CheckResult without = resultWith(CheckStatus.L6RSP,
-                config().tls(tls(ca(), null)).build(), pool(server), provider, "m1");
+        CheckResult without = firstResult(CheckStatus.L6RSP,
+                config().timeout(ANSWERS).tls(tls(ca(), null)).build(), pool(server), provider, "m1");
+        assertEquals(0, server.requests(), "no request without a client certificate");
         System.out.println(provider + " no client cert: " + without.status() + " \"" + without.error() + "\"");
 
         Path[] pair = TestPki.writeKeyPair(TestPki.client("apilb-health", "system:monitoring"), dir, "probe");
         TlsConfig withCert = new TlsConfig(ca(), false, null, pair[0], pair[1]);
-        CheckResult with = resultWith(CheckStatus.L7OK, config().tls(withCert).build(), pool(server), provider, "m1");
+        CheckResult with = firstResult(CheckStatus.L7OK, config().timeout(ANSWERS).tls(withCert).build(), pool(server),
+                provider, "m1");
+        assertEquals(200, with.httpStatus());
     }
 
     @ParameterizedTest
@@ -186,9 +210,10 @@ class ProbeStatusTest {
     void tlsModeStopsAfterTheHandshake(SslProvider provider) throws Exception {
         TestApiServer server = server(TestApiServer.builder("m1"));
         server.readyStatus(500);
-        CheckResult r = resultWith(CheckStatus.L6OK,
-                config().mode(HealthMode.TLS).tls(tls(ca(), null)).build(), pool(server), provider,
+        CheckResult r = firstResult(CheckStatus.L6OK,
+                config().timeout(ANSWERS).mode(HealthMode.TLS).tls(tls(ca(), null)).build(), pool(server), provider,
                 "m1");
+        assertEquals(0, r.httpStatus());
         assertEquals(0, server.requests());
     }
 
@@ -196,8 +221,13 @@ class ProbeStatusTest {
     void tcpModeOnlyConnects() throws Exception {
         try (ServerSocket plain = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
             BackendPool pool = pool("plain", "127.0.0.1:" + plain.getLocalPort());
-            CheckResult r = resultWith(CheckStatus.L4OK,
-                    config().mode(HealthMode.TCP).build(), pool, SslProvider.JDK, "plain");
+            CheckResult r = firstResult(CheckStatus.L4OK,
+                    config().timeout(ANSWERS).mode(HealthMode.TCP).build(), pool, SslProvider.JDK, "plain");
+            assertEquals(0, r.httpStatus());
+            plain.setSoTimeout((int) DEADLINE.toMillis());
+            try (Socket probe = plain.accept()) {
+                assertEquals(-1, probe.getInputStream().read(), "the probe sent nothing and closed");
+            }
         }
     }
 
@@ -221,20 +251,19 @@ class ProbeStatusTest {
     }
 
     /**
-     * Probes until the last result has the expected status. A loaded machine may time out a cold
-     * first TLS handshake, so the first result alone would make these tests flaky.
+     * Starts a checker, waits for its first two results and returns the first, after checking
+     * that both have {@code expected}: a wrong first result, or a status that changes on its own,
+     * fails the test. Give probes that should get an answer the {@link #ANSWERS} timeout.
      */
-    private CheckResult resultWith(CheckStatus expected, HealthConfig config, BackendPool pool, SslProvider provider,
-                                   String name) throws Exception {
+    private CheckResult firstResult(CheckStatus expected, HealthConfig config, BackendPool pool, SslProvider provider,
+                                    String name) throws Exception {
         HealthChecker checker = start(config, pool, provider);
-        await().atMost(DEADLINE).untilAsserted(() -> {
-            CheckResult r = checker.last(name);
-            assertNotNull(r, "no result yet");
-            assertEquals(expected, r.status(), () -> String.valueOf(checker.history(name)));
-        });
-        CheckResult r = checker.last(name);
+        await().atMost(DEADLINE).until(() -> checker.history(name).size() >= 2);
+        List<CheckResult> results = checker.history(name);
         checker.close();
-        return r;
+        assertEquals(List.of(expected, expected), results.subList(0, 2).stream().map(CheckResult::status).toList(),
+                results::toString);
+        return results.get(0);
     }
 
     private HealthChecker start(HealthConfig config, BackendPool pool, SslProvider provider) throws Exception {

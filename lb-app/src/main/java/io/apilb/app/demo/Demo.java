@@ -30,7 +30,6 @@ import java.util.List;
  */
 public final class Demo {
     public static final HostPort DEFAULT_LISTEN = new HostPort("127.0.0.1", 6443);
-    public static final HostPort DEFAULT_ADMIN = new HostPort("127.0.0.1", 8404);
 
     private Demo() {
     }

@@ -30,6 +30,8 @@ final class ConfigBinder {
     // setsockopt fails on every accepted connection instead of once, here.
     private static final Duration MAX_KEEPALIVE = Duration.ofHours(9);
     private static final int MAX_KEEPALIVE_COUNT = 127;
+    // TCP_USER_TIMEOUT is an int of milliseconds (at most about 24.8 days).
+    private static final Duration MAX_USER_TIMEOUT = Duration.ofDays(24);
     // A probe more often than this adds load to the API servers without making failover faster,
     // which is bounded by interval x fall anyway.
     private static final Duration MIN_HEALTH_INTERVAL = Duration.ofMillis(100);
@@ -106,7 +108,7 @@ final class ConfigBinder {
                 m.optional("keepAliveIdle", duration(SECOND, MAX_KEEPALIVE), d.keepAliveIdle()),
                 m.optional("keepAliveInterval", duration(SECOND, MAX_KEEPALIVE), d.keepAliveInterval()),
                 m.optional("keepAliveCount", integer(1, MAX_KEEPALIVE_COUNT), d.keepAliveCount()),
-                m.optional("userTimeout", duration(Duration.ZERO), d.userTimeout()),
+                m.optional("userTimeout", duration(Duration.ZERO, MAX_USER_TIMEOUT), d.userTimeout()),
                 m.optional("noDelay", bool(), d.noDelay()));
     }
 

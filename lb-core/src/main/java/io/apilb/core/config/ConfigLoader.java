@@ -23,7 +23,7 @@ import org.yaml.snakeyaml.nodes.Node;
  * that lists every problem at once, each as {@code path: message (line N)}, e.g.
  * {@code backends[2].address: "10.0.0.13" has no port (expected: host:port) (line 9)}.
  * <ul>
- *   <li>Keys are camelCase as in the design's example; unknown and duplicate keys are errors.</li>
+ *   <li>Keys are camelCase, as in {@code config/apilb.yaml}; unknown and duplicate keys are errors.</li>
  *   <li>{@code ${NAME}} and {@code ${NAME:-default}} expand in values; {@code $$} is a dollar.</li>
  *   <li>Relative file names ({@code health.tls.ca}, {@code cert}, {@code key},
  *       {@code admin.tokenFile}) resolve against the config file's directory; the files are not

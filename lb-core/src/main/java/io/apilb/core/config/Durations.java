@@ -6,10 +6,17 @@ import java.util.regex.Pattern;
 
 /**
  * Durations as written in the config: {@code 500ms}, {@code 2s}, {@code 1m}, {@code 1h},
- * combinations largest unit first ({@code 1h30m}, {@code 1m30s}), and a bare {@code 0}.
+ * combinations largest unit first ({@code 1h30m}, {@code 1m30s}), and a bare {@code 0}. Ranges are
+ * checked by {@link ValueType#duration}, never beyond {@link #MAX}.
  */
 final class Durations {
     static final String EXPECTED = "a duration like 500ms, 2s, 1m, 1h30m";
+    /**
+     * The longest duration any key accepts unless it names a tighter bound. Every reader converts to
+     * milliseconds or nanoseconds, and a value that parses but overflows there fails long after
+     * {@code check-config} said it was fine; no timer in a load balancer needs more than a month.
+     */
+    static final Duration MAX = Duration.ofDays(30);
 
     // Units in a fixed order, each at most once, so "1m1h" or "2s2s" cannot mean something surprising.
     private static final Pattern FORM =

@@ -74,19 +74,21 @@ record ValueType<T>(String expected, Function<String, T> parser) {
         });
     }
 
-    /** A duration of at least {@code min}. */
+    /** A duration from {@code min} to {@link Durations#MAX}. */
     static ValueType<Duration> duration(Duration min) {
-        return duration(min, null);
+        return duration(min, Durations.MAX);
     }
 
-    /** A duration in {@code [min, max]}; {@code max} null means no upper bound. */
+    /** A duration in {@code [min, max]}; {@code max} at most {@link Durations#MAX}. */
     static ValueType<Duration> duration(Duration min, Duration max) {
-        String range = max == null
-                ? ">= " + Durations.format(min)
-                : Durations.format(min) + "-" + Durations.format(max);
+        if (max.compareTo(Durations.MAX) > 0 || min.compareTo(max) > 0) {
+            throw new IllegalArgumentException("duration range: " + min + "-" + max
+                    + " (expected: within 0-" + Durations.format(Durations.MAX) + ")");
+        }
+        String range = Durations.format(min) + "-" + Durations.format(max);
         return new ValueType<>(Durations.EXPECTED, t -> {
             Duration d = Durations.parse(t);
-            if (d.compareTo(min) < 0 || max != null && d.compareTo(max) > 0) {
+            if (d.compareTo(min) < 0 || d.compareTo(max) > 0) {
                 throw wrong(t, range);
             }
             return d;

@@ -9,10 +9,11 @@ import org.slf4j.LoggerFactory;
 /**
  * One line per finished connection on the logger {@code apilb.access}, so it can be routed or
  * silenced on its own. Fields: {@code conn client listener backend connect_ms duration_ms bytes_in
- * bytes_out attempts end}. Written from the connection's event loop after it closed.
+ * bytes_out attempts end}. Written from the connection's event loop after it closed. Public only for
+ * {@link #LOGGER}, which the launcher turns on or off with {@code logging.accessLog}.
  */
-final class AccessLog {
-    static final String LOGGER = "apilb.access";
+public final class AccessLog {
+    public static final String LOGGER = "apilb.access";
     private static final Logger log = LoggerFactory.getLogger(LOGGER);
 
     private AccessLog() {

@@ -33,9 +33,11 @@ import java.util.concurrent.ThreadFactory;
 import jdk.net.ExtendedSocketOptions;
 
 /**
- * The socket implementation: Linux epoll when its native library loads, JDK NIO otherwise. Set
- * {@code -Dapilb.transport=nio} to force NIO. Knows how to put the keepalive and user-timeout
- * options on either kind of socket.
+ * The socket implementation: Linux epoll when its native library loads, JDK NIO otherwise;
+ * io_uring only when asked for. {@code -Dapilb.transport=} {@code nio} forces NIO, {@code epoll}
+ * fails at start when epoll is unavailable, {@code io_uring} uses io_uring and fails when the
+ * kernel or native library does not provide it. Knows how to put TCP_NODELAY, keepalive and
+ * TCP_USER_TIMEOUT on each kind of socket (NIO has no TCP_USER_TIMEOUT).
  */
 public enum Transport {
     EPOLL(EpollServerSocketChannel.class, EpollSocketChannel.class) {

@@ -62,7 +62,8 @@ import javax.net.ssl.SSLPeerUnverifiedException;
  * with its own name so a test can see which master served it.
  *
  * <ul>
- *   <li>{@code /readyz}: {@link #readyStatus(int)} (default 200), after {@link #readyDelay(Duration)}</li>
+ *   <li>{@code /readyz}: {@link #readyStatus(int)} (default 200), after {@link #readyDelay(Duration)},
+ *       with {@link #readyBody(String)} when not 200</li>
  *   <li>{@code /healthz}: 200</li>
  *   <li>{@code /version}, {@code /whoami}: {@code {"server":NAME,"sni":...,"clientSubject":...}}</li>
  *   <li>{@code /stream?bytes=N}: N bytes, chunked, written as fast as the peer reads</li>
@@ -80,6 +81,7 @@ public final class TestApiServer implements AutoCloseable {
     private final List<String> sniSeen = new CopyOnWriteArrayList<>();
     private final AtomicInteger readyStatus = new AtomicInteger(200);
     private final AtomicLong readyDelayMillis = new AtomicLong();
+    private volatile String unreadyBody = "[-]shutdown failed: reason withheld\nreadyz check failed";
     private final AtomicInteger requests = new AtomicInteger();
     private final AtomicInteger readyzRequests = new AtomicInteger();
     private final AtomicInteger accepted = new AtomicInteger();
@@ -172,6 +174,11 @@ public final class TestApiServer implements AutoCloseable {
     /** Status that {@code /readyz} answers from now on. */
     public void readyStatus(int status) {
         readyStatus.set(status);
+    }
+
+    /** Body that {@code /readyz} answers with a status other than 200, from now on. */
+    public void readyBody(String body) {
+        unreadyBody = body;
     }
 
     /** Delay before {@code /readyz} answers. */
@@ -308,7 +315,7 @@ public final class TestApiServer implements AutoCloseable {
                     readyzRequests.incrementAndGet();
                     int status = readyStatus.get();
                     long delay = readyDelayMillis.get();
-                    String body = status == 200 ? "ok" : "[-]shutdown failed: reason withheld\nreadyz check failed";
+                    String body = status == 200 ? "ok" : unreadyBody;
                     if (delay > 0) {
                         ctx.executor().schedule(() -> respond(ctx, status, "text/plain", body, keepAlive),
                                 delay, TimeUnit.MILLISECONDS);

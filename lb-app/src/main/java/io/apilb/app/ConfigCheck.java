@@ -1,4 +1,8 @@
-package io.apilb.core.config;
+package io.apilb.app;
+
+import io.apilb.core.config.ApilbConfig;
+import io.apilb.core.config.ConfigException;
+import io.apilb.core.config.ConfigLoader;
 
 import java.io.PrintStream;
 import java.nio.file.Path;
@@ -7,14 +11,15 @@ import java.util.Locale;
 /**
  * {@code apilb check-config FILE}: loads a config file as start-up would, without starting
  * anything, and says whether it can be used. Prints {@code OK: <file>: N listeners, M backends,
- * balance X} and returns 0, or prints every error, one a line, and returns 1.
+ * balance X} and returns 0, or prints every error, one a line, and returns 1. Runs on the main
+ * thread.
  */
-public final class ConfigCheck {
+final class ConfigCheck {
     private ConfigCheck() {
     }
 
     /** Checks {@code file}; the result is the process exit code. */
-    public static int run(Path file, PrintStream out, PrintStream err) {
+    static int run(Path file, PrintStream out, PrintStream err) {
         try {
             ApilbConfig config = ConfigLoader.load(file);
             out.printf("OK: %s: %d %s, %d %s, balance %s%n", file,

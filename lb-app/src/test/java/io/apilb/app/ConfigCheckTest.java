@@ -1,4 +1,4 @@
-package io.apilb.core.config;
+package io.apilb.app;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
