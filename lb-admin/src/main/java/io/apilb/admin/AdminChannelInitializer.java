@@ -13,9 +13,6 @@ import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.handler.timeout.IdleStateHandler;
 
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
@@ -23,16 +20,13 @@ import java.util.function.Supplier;
 /**
  * The pipeline of one admin connection: request deadline, idle timeout, HTTP/1.1 codec with size
  * limits, body aggregation with a JSON 413, then {@link AdminHttpHandler}. Limits:
- * {@code admin.maxConnections} open connections (beyond it a new one is closed at once),
  * {@code admin.requestTimeout} for a request to arrive ({@link RequestDeadline}), request line
  * 4 KiB, headers 8 KiB (431 beyond), body 64 KiB (413 beyond); a connection idle between requests
- * closes after 60 s.
+ * closes after 60 s. ({@code admin.maxConnections} is {@link ConnectionLimit}'s, before this.)
  *
- * <p>Runs on the admin event loop when a connection is accepted; that one thread also counts the
- * open connections.
+ * <p>Runs on the admin event loop when a connection is registered.
  */
 final class AdminChannelInitializer extends ChannelInitializer<SocketChannel> {
-    private static final Logger log = LoggerFactory.getLogger(AdminChannelInitializer.class);
     static final int MAX_LINE_BYTES = 4 * 1024;
     static final int MAX_HEADER_BYTES = 8 * 1024;
     static final int MAX_BODY_BYTES = 64 * 1024;
@@ -40,32 +34,14 @@ final class AdminChannelInitializer extends ChannelInitializer<SocketChannel> {
 
     private final Supplier<AdminHttpHandler> handlers;
     private final Duration requestTimeout;
-    private final int maxConnections;
-    private int open;
-    private boolean full;
 
-    AdminChannelInitializer(Supplier<AdminHttpHandler> handlers, Duration requestTimeout, int maxConnections) {
+    AdminChannelInitializer(Supplier<AdminHttpHandler> handlers, Duration requestTimeout) {
         this.handlers = handlers;
         this.requestTimeout = requestTimeout;
-        this.maxConnections = maxConnections;
     }
 
     @Override
     protected void initChannel(SocketChannel ch) {
-        if (open >= maxConnections) {
-            if (!full) {
-                // Once until the count drops again: a flood would otherwise log a line per connection.
-                full = true;
-                log.warn("admin.maxConnections: {} admin connections open, closing new ones", maxConnections);
-            }
-            ch.close();
-            return;
-        }
-        open++;
-        ch.closeFuture().addListener(f -> {
-            open--;
-            full = false;
-        });
         RequestDeadline deadline = new RequestDeadline(requestTimeout);
         ch.pipeline()
                 .addLast(deadline)

@@ -35,11 +35,12 @@ import java.util.concurrent.TimeUnit;
  * Prometheus metrics ({@code GET /metrics}) and {@code GET /healthz}, on {@code admin.address}
  * (default {@code 127.0.0.1:8404}).
  *
- * <p>Threads: its own one-thread event loop (accept, I/O, {@code /healthz} and the JSON reads), so
- * the proxy's loops never serve it; two read workers ({@code apilb-admin-read}: scrapes); one change
- * worker ({@code apilb-admin-change}: reload and state changes, in arrival order). See
- * {@link AdminHttpHandler} for why these are separate. Limits: {@code admin.maxConnections} and
- * {@code admin.requestTimeout} (see {@link AdminChannelInitializer}).
+ * <p>Threads, none shared with the proxy: one accept thread ({@code apilb-admin-accept}, which also
+ * turns away connections over {@code admin.maxConnections}, see {@link ConnectionLimit}); one event
+ * loop ({@code apilb-admin}: I/O, {@code /healthz} and the JSON reads); two read workers
+ * ({@code apilb-admin-read}: scrapes); one change worker ({@code apilb-admin-change}: reload and
+ * state changes, in arrival order). See {@link AdminHttpHandler} for why these are separate, and
+ * {@link RequestDeadline} for {@code admin.requestTimeout}.
  *
  * <p>{@link #start()} reads the token, refuses a port beyond loopback without one (the rules are
  * {@link AdminAccess}'s), registers the meters it exposes into the registry, then binds. Public
@@ -56,6 +57,7 @@ public final class AdminServer implements AutoCloseable {
     private final Reloader reloader;
     private final MetricsEndpoint metrics;
     private volatile boolean shuttingDown;
+    private EventLoopGroup acceptor;
     private EventLoopGroup group;
     private ThreadPoolExecutor reads;
     private ThreadPoolExecutor changes;
@@ -116,19 +118,22 @@ public final class AdminServer implements AutoCloseable {
 
         reads = worker("apilb-admin-read", READ_WORKERS);
         changes = worker("apilb-admin-change", 1);
+        acceptor = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("apilb-admin-accept", true),
+                NioIoHandler.newFactory());
         group = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("apilb-admin", true),
                 NioIoHandler.newFactory());
         CrossSiteGuard crossSite = new CrossSiteGuard(config.address().host());
         ThreadPoolExecutor readLane = reads;
         ThreadPoolExecutor changeLane = changes;
         ServerBootstrap b = new ServerBootstrap()
-                .group(group)
+                .group(acceptor, group)
                 .channel(NioServerSocketChannel.class)
                 .option(ChannelOption.SO_REUSEADDR, true)
+                .handler(new ConnectionLimit(config.maxConnections()))
                 .childOption(ChannelOption.AUTO_READ, false)
                 .childHandler(new AdminChannelInitializer(
                         () -> new AdminHttpHandler(router, auth, crossSite, readLane, changeLane),
-                        config.requestTimeout(), config.maxConnections()));
+                        config.requestTimeout()));
         ChannelFuture bound = b.bind(new InetSocketAddress(ip, config.address().port())).awaitUninterruptibly();
         if (!bound.isSuccess()) {
             stopThreads();
@@ -177,6 +182,10 @@ public final class AdminServer implements AutoCloseable {
     }
 
     private void stopThreads() {
+        if (acceptor != null) {
+            acceptor.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS);
+            acceptor = null;
+        }
         if (group != null) {
             group.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS);
             group = null;

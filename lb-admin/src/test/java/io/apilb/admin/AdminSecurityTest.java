@@ -1,6 +1,7 @@
 package io.apilb.admin;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -246,5 +247,35 @@ class AdminSecurityTest {
             assertTrue(raw.closedByServer());
         }
         assertEquals(200, admin.get("/healthz").statusCode());
+    }
+
+    @Test
+    void readsAddressedByAForeignHostNameAre421WithoutAToken() throws Exception {
+        admin = new AdminFixture();
+        try (RawHttp raw = new RawHttp(admin.address)) {
+            // A DNS-rebinding page reading the API: its own name, resolving to 127.0.0.1.
+            raw.write("GET /api/v1/backends HTTP/1.1\r\nHost: evil.example\r\n\r\n");
+            RawHttp.Reply refused = raw.read();
+            assertEquals(421, refused.status());
+            assertTrue(refused.body().startsWith("{\"error\":\"Host evil.example refused"), refused.body());
+            assertFalse(refused.body().contains("10.0.0."), "no master address leaks");
+            for (String host : new String[] {"localhost:8404", "127.0.0.1", "[::1]:8404"}) {
+                raw.write("GET /api/v1/backends HTTP/1.1\r\nHost: " + host + "\r\n\r\n");
+                assertEquals(200, raw.read().status(), host);
+            }
+            raw.write("GET /healthz HTTP/1.1\r\nHost: evil.example\r\n\r\n");
+            assertEquals(200, raw.read().status(), "/healthz tells nothing and stays open to any Host");
+        }
+    }
+
+    @Test
+    void aTokenLetsAReadThroughWhateverTheHost() throws Exception {
+        admin = new AdminFixture(TOKEN, null);
+        try (RawHttp raw = new RawHttp(admin.address)) {
+            raw.write("GET /metrics HTTP/1.1\r\nHost: evil.example\r\n\r\n");
+            assertEquals(421, raw.read().status());
+            raw.write("GET /metrics HTTP/1.1\r\nHost: evil.example\r\nAuthorization: Bearer " + TOKEN + "\r\n\r\n");
+            assertEquals(200, raw.read().status());
+        }
     }
 }
