@@ -1,6 +1,7 @@
 package io.apilb.admin;
 
 import io.apilb.core.backend.BackendPool;
+import io.apilb.core.config.AdminAccess;
 import io.apilb.core.config.AdminConfig;
 import io.apilb.core.config.HostPort;
 import io.apilb.core.proxy.FrontendStats;
@@ -34,14 +35,20 @@ import java.util.concurrent.TimeUnit;
  * Prometheus metrics ({@code GET /metrics}) and {@code GET /healthz}, on {@code admin.address}
  * (default {@code 127.0.0.1:8404}).
  *
- * <p>It has its own one-thread event loop, so the proxy's loops never serve it, and a small worker
- * pool for the calls that may wait (reload, state changes, scrapes). {@link #start()} reads the
- * token, refuses a port beyond loopback without one, registers the meters it exposes into the
- * registry, then binds. Public methods may be called from any thread.
+ * <p>Threads, none shared with the proxy: one accept thread ({@code apilb-admin-accept}, which also
+ * turns away connections over {@code admin.maxConnections}, see {@link ConnectionLimit}); one event
+ * loop ({@code apilb-admin}: I/O, {@code /healthz} and the JSON reads); two read workers
+ * ({@code apilb-admin-read}: scrapes); one change worker ({@code apilb-admin-change}: reload and
+ * state changes, in arrival order). See {@link AdminHttpHandler} for why these are separate, and
+ * {@link RequestDeadline} for {@code admin.requestTimeout}.
+ *
+ * <p>{@link #start()} reads the token, refuses a port beyond loopback without one (the rules are
+ * {@link AdminAccess}'s), registers the meters it exposes into the registry, then binds. Public
+ * methods may be called from any thread.
  */
 public final class AdminServer implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(AdminServer.class);
-    private static final int WORKER_QUEUE = 64;
+    private static final int READ_WORKERS = 2;
 
     private final AdminConfig config;
     private final BackendPool pool;
@@ -50,8 +57,10 @@ public final class AdminServer implements AutoCloseable {
     private final Reloader reloader;
     private final MetricsEndpoint metrics;
     private volatile boolean shuttingDown;
+    private EventLoopGroup acceptor;
     private EventLoopGroup group;
-    private ThreadPoolExecutor worker;
+    private ThreadPoolExecutor reads;
+    private ThreadPoolExecutor changes;
     private Channel serverChannel;
 
     /**
@@ -96,7 +105,7 @@ public final class AdminServer implements AutoCloseable {
             throw new IllegalStateException("admin.enabled: false (expected: true to start the admin server)");
         }
         InetAddress ip = resolve();
-        TokenAuth auth = TokenAuth.load(config, ip.isLoopbackAddress());
+        TokenAuth auth = TokenAuth.load(config);
 
         Router router = new Router();
         new DashboardPage().addTo(router);
@@ -107,16 +116,24 @@ public final class AdminServer implements AutoCloseable {
         metrics.addTo(router);
         metrics.bind();
 
-        worker = new ThreadPoolExecutor(2, 2, 30, TimeUnit.SECONDS, new ArrayBlockingQueue<>(WORKER_QUEUE),
-                new DefaultThreadFactory("apilb-admin-worker", true));
-        worker.allowCoreThreadTimeOut(true);
+        reads = worker("apilb-admin-read", READ_WORKERS);
+        changes = worker("apilb-admin-change", 1);
+        acceptor = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("apilb-admin-accept", true),
+                NioIoHandler.newFactory());
         group = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("apilb-admin", true),
                 NioIoHandler.newFactory());
+        CrossSiteGuard crossSite = new CrossSiteGuard(config.address().host());
+        ThreadPoolExecutor readLane = reads;
+        ThreadPoolExecutor changeLane = changes;
         ServerBootstrap b = new ServerBootstrap()
-                .group(group)
+                .group(acceptor, group)
                 .channel(NioServerSocketChannel.class)
                 .option(ChannelOption.SO_REUSEADDR, true)
-                .childHandler(new AdminChannelInitializer(new AdminHttpHandler(router, auth, worker)));
+                .handler(new ConnectionLimit(config.maxConnections()))
+                .childOption(ChannelOption.AUTO_READ, false)
+                .childHandler(new AdminChannelInitializer(
+                        () -> new AdminHttpHandler(router, auth, crossSite, readLane, changeLane),
+                        config.requestTimeout()));
         ChannelFuture bound = b.bind(new InetSocketAddress(ip, config.address().port())).awaitUninterruptibly();
         if (!bound.isSuccess()) {
             stopThreads();
@@ -126,7 +143,7 @@ public final class AdminServer implements AutoCloseable {
         serverChannel = bound.channel();
         InetSocketAddress local = (InetSocketAddress) serverChannel.localAddress();
         log.info("admin server on http://{} ({})", HostPort.of(local),
-                auth.hasToken() ? "token required for " + (ip.isLoopbackAddress() ? "changes" : "every call but /healthz")
+                auth.hasToken() ? "token required for " + (auth.everyCall() ? "every call but /healthz" : "changes")
                         : "no token: loopback only, changes open to local users");
         return local;
     }
@@ -165,14 +182,30 @@ public final class AdminServer implements AutoCloseable {
     }
 
     private void stopThreads() {
+        if (acceptor != null) {
+            acceptor.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS);
+            acceptor = null;
+        }
         if (group != null) {
             group.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS);
             group = null;
         }
-        if (worker != null) {
-            worker.shutdownNow();
-            worker = null;
+        if (reads != null) {
+            reads.shutdownNow();
+            reads = null;
         }
+        if (changes != null) {
+            changes.shutdownNow();
+            changes = null;
+        }
+    }
+
+    // One request in flight per connection: a queue of maxConnections never refuses a live one.
+    private ThreadPoolExecutor worker(String name, int threads) {
+        ThreadPoolExecutor pool = new ThreadPoolExecutor(threads, threads, 30, TimeUnit.SECONDS,
+                new ArrayBlockingQueue<>(config.maxConnections()), new DefaultThreadFactory(name, true));
+        pool.allowCoreThreadTimeOut(true);
+        return pool;
     }
 
     private InetAddress resolve() {

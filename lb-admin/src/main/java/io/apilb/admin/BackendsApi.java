@@ -23,7 +23,7 @@ import java.util.Map;
  * {@code /api/v1/backends}: the list, one backend, and the operator's state change
  * ({@code PUT .../state} with {@code {"state":"drain"|"ready"|"maint"}}, answered with the backend).
  * Reads use the pool's lock-free snapshot and run on the event loop; the state change takes the
- * pool's lock and closes connections on {@code maint}, so it runs on the worker thread.
+ * pool's lock and closes connections on {@code maint}, so it runs on the change worker.
  */
 final class BackendsApi {
     private static final String EXPECTED_BODY = "expected: {\"state\": \"drain\" | \"ready\" | \"maint\"}";

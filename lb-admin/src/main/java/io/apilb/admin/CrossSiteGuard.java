@@ -1,5 +1,7 @@
 package io.apilb.admin;
 
+import io.apilb.core.config.AdminAccess;
+
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpResponseStatus;
 
@@ -8,35 +10,49 @@ import java.net.URISyntaxException;
 import java.util.Locale;
 
 /**
- * Refuses mutating calls that a web page of another site makes through the operator's browser.
- * A loopback admin port without a token is otherwise open to any page the operator visits: a
- * form or {@code fetch} aimed at {@code http://127.0.0.1:8404/api/v1/reload} needs no CORS
- * pre-flight, and a DNS-rebinding page even looks same-origin.
+ * Refuses what a web page of another site makes the operator's browser send. A loopback admin port
+ * answers calls without a token (reads always, changes when no token is set), so any page the
+ * operator visits could aim a form or {@code fetch} at {@code http://127.0.0.1:8404/}: a mutation
+ * needs no CORS pre-flight, and a DNS-rebinding page (its own name, re-pointed at 127.0.0.1) even
+ * reads the answers as same-origin.
  * <ul>
- *   <li>an {@code Origin} header (sent by browsers on cross-origin and on mutating requests) must
- *       name the same host and port as {@code Host};</li>
- *   <li>without a token, a mutation must address the port by a loopback name ({@code localhost},
- *       {@code 127.x}, {@code [::1]}), which a rebinding page cannot.</li>
+ *   <li>a mutation with an {@code Origin} header (browsers send one on cross-origin and on mutating
+ *       requests) must name the same host and port as {@code Host}: else 403;</li>
+ *   <li>a request without the admin token must address the port by a loopback name
+ *       ({@link AdminAccess#isLoopback}) or by the configured {@code admin.address} host, which a
+ *       rebinding page cannot: else 421. {@code /healthz} is exempt: it tells nothing beyond
+ *       "serving or not", and container health checks call it by whatever address they have.</li>
  * </ul>
- * Non-browser clients (curl, scripts) send no {@code Origin} and are not affected. Stateless.
+ * Non-browser clients (curl, scripts, Prometheus) send no {@code Origin} and name the address they
+ * dial, so they are not affected; a request without {@code Host} (HTTP/1.0) cannot come from a
+ * browser. Stateless.
  */
 final class CrossSiteGuard {
-    private CrossSiteGuard() {
+    private final String adminHost;
+
+    /** @param adminHost the host of {@code admin.address} */
+    CrossSiteGuard(String adminHost) {
+        this.adminHost = adminHost;
     }
 
-    /** Null when the mutation may proceed, else the 403 answer. */
-    static AdminResponse check(AdminRequest request, boolean tokenConfigured) {
+    /** Null when the request may proceed, else the 403 or 421 answer. */
+    AdminResponse check(AdminRequest request, boolean mutation, boolean withToken) {
         String host = request.headers().get(HttpHeaderNames.HOST);
         String origin = request.headers().get(HttpHeaderNames.ORIGIN);
-        if (origin != null && !sameHost(origin, host)) {
+        if (mutation && origin != null && !sameHost(origin, host)) {
             return AdminResponse.error(HttpResponseStatus.FORBIDDEN,
                     "cross-origin request refused: Origin " + origin + " is not this admin port");
         }
-        if (!tokenConfigured && host != null && !isLoopbackName(hostName(host))) {
-            return AdminResponse.error(HttpResponseStatus.FORBIDDEN,
-                    "Host " + host + " refused (expected: a loopback name, or an admin token configured)");
+        if (!withToken && host != null && !request.path().equals(HealthzEndpoint.PATH) && !isTrusted(hostName(host))) {
+            return AdminResponse.error(HttpResponseStatus.MISDIRECTED_REQUEST, "Host " + host
+                    + " refused (expected: a loopback name such as localhost or 127.0.0.1, the admin.address host,"
+                    + " or the admin token)");
         }
         return null;
+    }
+
+    private boolean isTrusted(String name) {
+        return AdminAccess.isLoopback(name) || name.equalsIgnoreCase(adminHost);
     }
 
     private static boolean sameHost(String origin, String host) {
@@ -55,18 +71,14 @@ final class CrossSiteGuard {
         }
     }
 
+    // "name:port", "[v6]:port" or either without the port; the brackets stay for AdminAccess.
     private static String hostName(String hostHeader) {
         String h = hostHeader.strip().toLowerCase(Locale.ROOT);
         if (h.startsWith("[")) {
             int close = h.indexOf(']');
-            return close < 0 ? h : h.substring(1, close);
+            return close < 0 ? h : h.substring(0, close + 1);
         }
         int colon = h.lastIndexOf(':');
         return colon < 0 ? h : h.substring(0, colon);
-    }
-
-    private static boolean isLoopbackName(String name) {
-        return name.equals("localhost") || name.endsWith(".localhost") || name.equals("::1")
-                || name.matches("127\\.\\d{1,3}\\.\\d{1,3}\\.\\d{1,3}");
     }
 }

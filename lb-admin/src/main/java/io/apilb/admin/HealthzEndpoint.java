@@ -16,6 +16,8 @@ import java.util.function.BooleanSupplier;
  * Needs no credentials, even beyond loopback (see {@link TokenAuth}). Lock-free, on the event loop.
  */
 final class HealthzEndpoint {
+    static final String PATH = "/healthz";
+
     private final BackendPool pool;
     private final BooleanSupplier shuttingDown;
 
@@ -25,7 +27,7 @@ final class HealthzEndpoint {
     }
 
     void addTo(Router router) {
-        router.add(HttpMethod.GET, "/healthz", this::get);
+        router.add(HttpMethod.GET, PATH, this::get);
     }
 
     private AdminResponse get(AdminRequest request) {

@@ -26,7 +26,7 @@ import io.netty.handler.codec.http.HttpResponseStatus;
  * GC, threads, class loading, CPU, uptime, and the default Netty allocator. Other modules (the
  * health checker) register into the same registry.
  *
- * <p>Scraping walks every meter, so it runs on the admin worker thread, not on the event loop.
+ * <p>Scraping walks every meter, so it runs on a read worker, not on the event loop.
  */
 final class MetricsEndpoint implements AutoCloseable {
     static final String PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8";

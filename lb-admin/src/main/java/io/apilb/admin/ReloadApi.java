@@ -12,7 +12,7 @@ import java.util.Map;
 /**
  * {@code POST /api/v1/reload}: 200 {@code {"status":"reloaded"}} when the new file was applied,
  * 400 with {@code "errors"} when it was refused (the old configuration stays), 501 when apilb runs
- * without a config file. Runs on the worker thread; {@code afterApplied} (meters of new backends)
+ * without a config file. Runs on the change worker; {@code afterApplied} (meters of new backends)
  * runs there too.
  */
 final class ReloadApi {

@@ -7,7 +7,7 @@ import java.util.Objects;
  * Re-reads and applies the configuration file when {@code POST /api/v1/reload} is called. Given to
  * the {@link AdminServer} by the launcher; without one the route answers 501.
  *
- * <p>Called on the admin worker thread, never on an event loop: it may read files and wait. Calls
+ * <p>Called on the admin change worker, never on an event loop: it may read files and wait. Calls
  * do not overlap.
  */
 @FunctionalInterface

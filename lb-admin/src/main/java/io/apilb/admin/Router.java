@@ -35,7 +35,7 @@ final class Router {
         return add(method, pattern, handler, false);
     }
 
-    /** Adds a route whose handler may block; it runs on the admin worker thread. */
+    /** Adds a route whose handler may block; it runs on an admin worker (see {@link RouteHandler}). */
     Router addBlocking(HttpMethod method, String pattern, RouteHandler handler) {
         return add(method, pattern, handler, true);
     }

@@ -1,20 +1,20 @@
 package io.apilb.admin;
 
+import io.apilb.core.config.AdminAccess;
 import io.apilb.core.config.AdminConfig;
 
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpResponseStatus;
 
-import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.Base64;
 import java.util.Locale;
 
 /**
- * Decides whether a request may proceed. Rules:
+ * Decides whether a request may proceed on its credentials (which {@code Host} a request without
+ * them may name is {@link CrossSiteGuard}'s). Rules:
  * <ul>
  *   <li>no token configured (only allowed on loopback): everything is open;</li>
  *   <li>a token is configured: mutating calls (anything but {@code GET}/{@code HEAD}) need it;</li>
@@ -30,8 +30,6 @@ import java.util.Locale;
  * <p>Immutable after {@link #load}; used from the admin event loop.
  */
 final class TokenAuth {
-    private static final String HEALTHZ = "/healthz";
-
     private final byte[] tokenDigest;
     private final boolean everyCall;
 
@@ -41,38 +39,27 @@ final class TokenAuth {
     }
 
     /**
-     * Reads the token (inline or from {@code tokenFile}) and checks that a port beyond loopback has one.
+     * Reads the token and checks the rules of {@link AdminAccess}.
      *
      * @throws IllegalStateException with a message naming the config key when the admin port must not start
      */
-    static TokenAuth load(AdminConfig config, boolean loopback) {
-        if (config.token() != null && config.tokenFile() != null) {
-            throw new IllegalStateException("admin.token and admin.tokenFile are both set (expected: one of them)");
-        }
-        String token = config.token();
-        if (config.tokenFile() != null) {
-            try {
-                token = Files.readString(config.tokenFile(), StandardCharsets.UTF_8).strip();
-            } catch (IOException e) {
-                throw new IllegalStateException("admin.tokenFile: " + config.tokenFile() + " cannot be read: " + e, e);
-            }
-            if (token.isEmpty()) {
-                throw new IllegalStateException("admin.tokenFile: " + config.tokenFile() + " is empty (expected: a secret)");
-            }
-        } else if (token != null && token.isBlank()) {
-            // Most likely an unset ${ENV_VAR}: running open would be a silent downgrade.
-            throw new IllegalStateException("admin.token: empty (expected: a secret, or no admin.token at all)");
-        }
-        if (token == null && !loopback) {
-            throw new IllegalStateException("admin.address: " + config.address()
-                    + " listens beyond loopback without a token (expected: admin.token or admin.tokenFile,"
-                    + " or a loopback address such as 127.0.0.1:8404)");
-        }
-        return new TokenAuth(token, !loopback);
+    static TokenAuth load(AdminConfig config) {
+        return new TokenAuth(AdminAccess.readToken(config), !AdminAccess.isLoopback(config.address().host()));
     }
 
     boolean hasToken() {
         return tokenDigest != null;
+    }
+
+    /** True when the port listens beyond loopback, so that every call but {@code /healthz} needs the token. */
+    boolean everyCall() {
+        return everyCall;
+    }
+
+    /** True when the request carries the configured token. */
+    boolean verifies(AdminRequest request) {
+        String presented = presentedToken(request.headers().get(HttpHeaderNames.AUTHORIZATION));
+        return tokenDigest != null && presented != null && MessageDigest.isEqual(tokenDigest, sha256(presented));
     }
 
     /** Null when the request may proceed, else the 401 or 403 answer. */
@@ -80,7 +67,7 @@ final class TokenAuth {
         if (tokenDigest == null) {
             return null;
         }
-        if (!mutation && (!everyCall || request.path().equals(HEALTHZ))) {
+        if (!mutation && (!everyCall || request.path().equals(HealthzEndpoint.PATH))) {
             return null;
         }
         String presented = presentedToken(request.headers().get(HttpHeaderNames.AUTHORIZATION));

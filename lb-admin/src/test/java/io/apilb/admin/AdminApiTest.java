@@ -312,4 +312,21 @@ class AdminApiTest {
             assertTrue(raw.closedByServer());
         }
     }
+
+    @Test
+    void pipelinedRequestsAreAnsweredInOrder() throws Exception {
+        String drain = "{\"state\":\"drain\"}";
+        try (RawHttp raw = new RawHttp(admin.address)) {
+            // One write: the change runs on a worker, /healthz could be answered at once on the event loop.
+            raw.write("PUT /api/v1/backends/master1/state HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                    + "Content-Length: " + drain.length() + "\r\n\r\n" + drain
+                    + "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+            RawHttp.Reply first = raw.read();
+            RawHttp.Reply second = raw.read();
+            assertEquals(200, first.status(), first.body());
+            assertTrue(first.body().contains("\"name\":\"master1\""), "the change is answered first: " + first.body());
+            assertEquals(200, second.status(), second.body());
+            assertTrue(second.body().contains("\"routable\":2"), "/healthz ran after the drain: " + second.body());
+        }
+    }
 }

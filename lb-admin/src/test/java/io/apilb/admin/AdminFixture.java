@@ -60,8 +60,11 @@ final class AdminFixture implements AutoCloseable {
     }
 
     AdminFixture(BackendPool pool, String token, Reloader reloader) {
+        this(new AdminConfig(true, new HostPort("127.0.0.1", 0), token, null), pool, reloader);
+    }
+
+    AdminFixture(AdminConfig config, BackendPool pool, Reloader reloader) {
         this.pool = pool;
-        AdminConfig config = new AdminConfig(true, new HostPort("127.0.0.1", 0), token, null);
         server = new AdminServer(config, pool, frontend, checks, registry, reloader);
         address = server.start();
     }

@@ -1,6 +1,7 @@
 package io.apilb.admin;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -106,7 +107,7 @@ class AdminSecurityTest {
 
         IllegalStateException e = assertThrows(IllegalStateException.class, server::start);
 
-        assertTrue(e.getMessage().startsWith("admin.address: 0.0.0.0:0 listens beyond loopback without a token"),
+        assertTrue(e.getMessage().startsWith("admin.address: 0.0.0.0:0 is reachable beyond loopback without a token"),
                 e.getMessage());
         assertNull(server.boundAddress(), "nothing may be bound");
         server.close();
@@ -147,7 +148,7 @@ class AdminSecurityTest {
 
     @Test
     void beyondLoopbackEveryCallButHealthzNeedsTheToken() {
-        TokenAuth auth = TokenAuth.load(new AdminConfig(true, new HostPort("0.0.0.0", 8404), TOKEN, null), false);
+        TokenAuth auth = TokenAuth.load(new AdminConfig(true, new HostPort("0.0.0.0", 8404), TOKEN, null));
         for (String path : new String[] {"/", "/metrics", "/api/v1/backends"}) {
             AdminResponse refused = auth.check(request(path, Map.of()), false);
             assertEquals(401, refused.status().code(), path);
@@ -189,7 +190,7 @@ class AdminSecurityTest {
             // What a DNS-rebinding page sends: its own name, resolving to 127.0.0.1.
             raw.write("PUT /api/v1/backends/master1/state HTTP/1.1\r\nHost: rebind.example:8404\r\n"
                     + "Content-Type: application/json\r\nContent-Length: " + DRAIN.length() + "\r\n\r\n" + DRAIN);
-            assertEquals(403, raw.read().status());
+            assertEquals(421, raw.read().status());
             raw.write("PUT /api/v1/backends/master1/state HTTP/1.1\r\nHost: localhost:8404\r\n"
                     + "Content-Length: " + DRAIN.length() + "\r\n\r\n" + DRAIN);
             assertEquals(200, raw.read().status());
@@ -246,5 +247,35 @@ class AdminSecurityTest {
             assertTrue(raw.closedByServer());
         }
         assertEquals(200, admin.get("/healthz").statusCode());
+    }
+
+    @Test
+    void readsAddressedByAForeignHostNameAre421WithoutAToken() throws Exception {
+        admin = new AdminFixture();
+        try (RawHttp raw = new RawHttp(admin.address)) {
+            // A DNS-rebinding page reading the API: its own name, resolving to 127.0.0.1.
+            raw.write("GET /api/v1/backends HTTP/1.1\r\nHost: evil.example\r\n\r\n");
+            RawHttp.Reply refused = raw.read();
+            assertEquals(421, refused.status());
+            assertTrue(refused.body().startsWith("{\"error\":\"Host evil.example refused"), refused.body());
+            assertFalse(refused.body().contains("10.0.0."), "no master address leaks");
+            for (String host : new String[] {"localhost:8404", "127.0.0.1", "[::1]:8404"}) {
+                raw.write("GET /api/v1/backends HTTP/1.1\r\nHost: " + host + "\r\n\r\n");
+                assertEquals(200, raw.read().status(), host);
+            }
+            raw.write("GET /healthz HTTP/1.1\r\nHost: evil.example\r\n\r\n");
+            assertEquals(200, raw.read().status(), "/healthz tells nothing and stays open to any Host");
+        }
+    }
+
+    @Test
+    void aTokenLetsAReadThroughWhateverTheHost() throws Exception {
+        admin = new AdminFixture(TOKEN, null);
+        try (RawHttp raw = new RawHttp(admin.address)) {
+            raw.write("GET /metrics HTTP/1.1\r\nHost: evil.example\r\n\r\n");
+            assertEquals(421, raw.read().status());
+            raw.write("GET /metrics HTTP/1.1\r\nHost: evil.example\r\nAuthorization: Bearer " + TOKEN + "\r\n\r\n");
+            assertEquals(200, raw.read().status());
+        }
     }
 }

@@ -6,6 +6,7 @@ import io.apilb.core.backend.AdminState;
 import io.apilb.core.backend.Backend;
 import io.apilb.core.backend.BackendPool;
 import io.apilb.core.backend.Termination;
+import io.apilb.core.config.AdminAccess;
 import io.apilb.core.config.ApilbConfig;
 import io.apilb.core.config.ConfigException;
 import io.apilb.core.config.ConfigLoader;
@@ -190,13 +191,14 @@ public final class ApilbRuntime implements AutoCloseable {
             }
             nextHealth = new HealthChecker(next.health(), pool, registry);
         }
-        Path tokenFile = next.admin().tokenFile();
-        if (next.admin().enabled() && tokenFile != null && !next.admin().equals(old.admin())
-                && !java.nio.file.Files.isReadable(tokenFile)) {
+        if (next.admin().enabled() && !next.admin().equals(old.admin())) {
             // The admin port restarts after the reload is applied; a token it cannot read must refuse it now.
-            String error = "admin.tokenFile: " + tokenFile + " is not readable";
-            log.warn("reload refused, the running config stays: {}", error);
-            return Reloader.Result.refused(List.of(error));
+            try {
+                AdminAccess.readToken(next.admin());
+            } catch (IllegalStateException e) {
+                log.warn("reload refused, the running config stays: {}", e.getMessage());
+                return Reloader.Result.refused(List.of(e.getMessage()));
+            }
         }
         try {
             proxy.reconfigure(next);

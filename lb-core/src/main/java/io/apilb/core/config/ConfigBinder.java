@@ -69,7 +69,8 @@ final class ConfigBinder {
                         .optional("maxConnections", integer(1, Integer.MAX_VALUE), Limits.DEFAULT_MAX_CONNECTIONS)),
                 health(root.section("health", "enabled", "mode", "path", "expectStatus", "interval", "timeout",
                         "rise", "fall", "onDown", "failOpen", "port", "tls")),
-                admin(root.section("admin", "enabled", "address", "token", "tokenFile")),
+                admin(root.section("admin", "enabled", "address", "token", "tokenFile", "requestTimeout",
+                        "maxConnections")),
                 logging(root.section("logging", "format", "accessLog", "level")),
                 root.optional("shutdownGrace", duration(Duration.ZERO), ApilbConfig.DEFAULT_SHUTDOWN_GRACE),
                 root.optional("drainTimeout", duration(Duration.ZERO), ApilbConfig.DEFAULT_DRAIN_TIMEOUT),
@@ -138,13 +139,23 @@ final class ConfigBinder {
                 m.optional("key", file(baseDir), null));
     }
 
+    // Below 100 ms a request from a busy scraper on a loaded host could not arrive in time; beyond
+    // 10 min a slow client holds an admin connection as long as it likes.
+    private static final Duration MIN_ADMIN_REQUEST_TIMEOUT = Duration.ofMillis(100);
+    private static final Duration MAX_ADMIN_REQUEST_TIMEOUT = Duration.ofMinutes(10);
+    // Each admin connection costs a file descriptor and a few KiB of buffers the proxy may need.
+    private static final int MAX_ADMIN_CONNECTIONS = 65_536;
+
     private AdminConfig admin(YamlMap m) {
         AdminConfig d = AdminConfig.DEFAULTS;
         return new AdminConfig(
                 m.optional("enabled", bool(), d.enabled()),
                 m.optional("address", hostPort(), d.address()),
                 m.optional("token", text(), null),
-                m.optional("tokenFile", file(baseDir), null));
+                m.optional("tokenFile", file(baseDir), null),
+                m.optional("requestTimeout", duration(MIN_ADMIN_REQUEST_TIMEOUT, MAX_ADMIN_REQUEST_TIMEOUT),
+                        d.requestTimeout()),
+                m.optional("maxConnections", integer(1, MAX_ADMIN_CONNECTIONS), d.maxConnections()));
     }
 
     private static LoggingConfig logging(YamlMap m) {

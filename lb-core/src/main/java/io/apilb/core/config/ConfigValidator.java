@@ -103,15 +103,10 @@ final class ConfigValidator {
     }
 
     private void adminIsProtected() {
-        AdminConfig admin = config.admin();
-        if (admin.token() != null && admin.tokenFile() != null) {
-            problems.error("admin.tokenFile", "set together with admin.token (expected: one of them)");
-        }
-        // No default credentials: an admin port others can reach must not accept anonymous changes.
-        if (admin.enabled() && admin.token() == null && admin.tokenFile() == null
-                && !problems.failed("admin.address") && !isLoopback(admin.address().host())) {
-            problems.error("admin.address", admin.address() + " is reachable beyond loopback without a token"
-                    + " (expected: admin.token or admin.tokenFile)");
+        for (AdminAccess.Violation v : AdminAccess.violations(config.admin())) {
+            if (!problems.failed(v.path())) {
+                problems.error(v.path(), v.message());
+            }
         }
     }
 
@@ -133,11 +128,5 @@ final class ConfigValidator {
 
     private static boolean isAnyV6(HostPort a) {
         return a.isIpv6Literal() && a.host().replace("0", "").replace(":", "").isEmpty();
-    }
-
-    private static boolean isLoopback(String host) {
-        String h = host.toLowerCase(Locale.ROOT);
-        return h.equals("localhost") || h.matches("127\\.\\d{1,3}\\.\\d{1,3}\\.\\d{1,3}")
-                || h.equals("::1") || h.equals("0:0:0:0:0:0:0:1");
     }
 }

@@ -178,6 +178,12 @@ class ConfigErrorsTest {
                 arguments("admin open beyond loopback without token", VALID + "admin: { address: 0.0.0.0:8404 }\n",
                         List.of("admin.address: 0.0.0.0:8404 is reachable beyond loopback without a token"
                                 + " (expected: admin.token or admin.tokenFile) (line 6)")),
+                arguments("admin request timeout too short", VALID + "admin: { requestTimeout: 10ms }\n",
+                        List.of("admin.requestTimeout: 10ms (expected: 100ms-10m) (line 6)")),
+                arguments("admin request timeout too long", VALID + "admin: { requestTimeout: 1h }\n",
+                        List.of("admin.requestTimeout: 1h (expected: 100ms-10m) (line 6)")),
+                arguments("no admin connection allowed", VALID + "admin: { maxConnections: 0 }\n",
+                        List.of("admin.maxConnections: 0 (expected: 1-65536) (line 6)")),
                 arguments("admin on the listener's port", VALID + "admin: { address: 127.0.0.1:6443 }\n",
                         List.of("admin.address: 127.0.0.1:6443 clashes with listeners[0].address 0.0.0.0:6443"
                                 + " (expected: a different port) (line 6)")),

@@ -86,7 +86,8 @@ class ConfigLoaderTest {
         assertEquals(new HealthConfig(true, HealthMode.HTTPS, "/readyz", List.of(200), Duration.ofSeconds(2),
                 Duration.ofSeconds(1), 2, 2, OnDown.CLOSE, true, 0, new TlsConfig(null, false, null, null, null)),
                 c.health());
-        assertEquals(new AdminConfig(true, new HostPort("127.0.0.1", 8404), null, null), c.admin());
+        assertEquals(new AdminConfig(true, new HostPort("127.0.0.1", 8404), null, null, Duration.ofSeconds(10), 256),
+                c.admin());
         assertEquals(new LoggingConfig(LogFormat.PLAIN, true, "INFO"), c.logging());
         assertEquals(Duration.ofSeconds(30), c.shutdownGrace());
         assertEquals(Duration.ZERO, c.drainTimeout());
@@ -115,7 +116,12 @@ class ConfigLoaderTest {
                   failOpen: false
                   port: 6444
                   tls: { ca: /pki/ca.crt, serverName: api.internal, cert: /pki/probe.crt, key: /pki/probe.key }
-                admin: { enabled: false, address: "[::]:9000", tokenFile: /etc/apilb/token }
+                admin:
+                  enabled: false
+                  address: "[::]:9000"
+                  tokenFile: /etc/apilb/token
+                  requestTimeout: 2500ms
+                  maxConnections: 32
                 logging: { format: json, accessLog: false, level: debug }
                 shutdownGrace: 1m
                 drainTimeout: 10m
@@ -132,7 +138,8 @@ class ConfigLoaderTest {
                 Duration.ofSeconds(5), 3, 1, OnDown.KEEP, false, 6444,
                 new TlsConfig(Path.of("/pki/ca.crt"), false, "api.internal", Path.of("/pki/probe.crt"),
                         Path.of("/pki/probe.key"))), c.health());
-        assertEquals(new AdminConfig(false, new HostPort("::", 9000), null, Path.of("/etc/apilb/token")), c.admin());
+        assertEquals(new AdminConfig(false, new HostPort("::", 9000), null, Path.of("/etc/apilb/token"),
+                Duration.ofMillis(2500), 32), c.admin());
         assertEquals(new LoggingConfig(LogFormat.JSON, false, "DEBUG"), c.logging());
         assertEquals(Duration.ofMinutes(1), c.shutdownGrace());
         assertEquals(Duration.ofMinutes(10), c.drainTimeout());
