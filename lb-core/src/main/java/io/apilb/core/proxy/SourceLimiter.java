@@ -92,11 +92,15 @@ public final class SourceLimiter {
 
     /**
      * The table key of a client: the address, or for IPv6 its /64. An IPv4-mapped IPv6 address is
-     * its IPv4 address, so a dual-stack listener counts an IPv4 client once.
+     * its IPv4 address, so a dual-stack listener counts an IPv4 client once. A link-local IPv6
+     * client is its own address: every host on a link shares fe80::/64.
      */
     static InetAddress keyOf(InetAddress client) {
         InetAddress a = Cidr.unmapped(client);
-        return a instanceof Inet6Address ? Cidr.masked(a.getAddress(), 64) : a;
+        if (!(a instanceof Inet6Address)) {
+            return a;
+        }
+        return Cidr.masked(a.getAddress(), a.isLinkLocalAddress() ? 128 : 64);
     }
 
     /**
@@ -184,6 +188,6 @@ public final class SourceLimiter {
 
     private static String display(InetAddress key) {
         String a = NetUtil.toAddressString(key);
-        return key instanceof Inet6Address ? a + "/64" : a;
+        return key instanceof Inet6Address && !key.isLinkLocalAddress() ? a + "/64" : a;
     }
 }

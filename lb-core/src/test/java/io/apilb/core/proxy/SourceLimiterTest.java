@@ -211,12 +211,13 @@ class SourceLimiterTest {
                 arguments("2001:db8:1:2:ffff:ffff:ffff:ffff", "2001:db8:1:2::"),
                 arguments("2001:db8:1:3::1", "2001:db8:1:3::"),
                 arguments("::1", "::"),
-                arguments("fe80::1%1", "fe80::"));
+                arguments("fe80::1", "fe80::1"),
+                arguments("fe80::1%1", "fe80::1"));
     }
 
     @ParameterizedTest(name = "{0} -> {1}")
     @MethodSource("keys")
-    void ipv4IsKeyedByAddressAndIpv6ByItsSlash64(String client, String key) {
+    void ipv4IsKeyedByAddressAndIpv6ByItsSlash64ButLinkLocalByAddress(String client, String key) {
         assertEquals(ip(key), SourceLimiter.keyOf(ip(client)));
     }
 
