@@ -14,7 +14,8 @@ import java.util.function.ToDoubleFunction;
 /**
  * Exposes the client-side counters of {@link FrontendStats}. With the Prometheus naming convention:
  * {@code apilb_frontend_connections_active}, {@code apilb_frontend_connections_accepted_total},
- * {@code apilb_frontend_connections_rejected_total} (every limit together),
+ * {@code apilb_frontend_connections_rejected_total} ({@code limits.maxConnections} only, as before
+ * per-source limits, so existing alerts keep their meaning),
  * {@code apilb_frontend_connections_no_backend_total},
  * {@code apilb_frontend_connections_fail_open_total} and
  * {@code apilb_frontend_rejected_total{reason}}, the rejections by {@link RejectReason}
@@ -39,8 +40,8 @@ public final class FrontendMetrics implements MeterBinder {
                 .description("Client connections open now")
                 .register(registry);
         counter(registry, "accepted", FrontendStats::accepted, "Client connections accepted since start");
-        counter(registry, "rejected", FrontendStats::rejected,
-                "Client connections closed at once because a connection limit was reached");
+        counter(registry, "rejected", s -> s.rejected(RejectReason.MAX_CONNECTIONS),
+                "Client connections closed at once because limits.maxConnections was reached");
         counter(registry, "no.backend", FrontendStats::noBackend,
                 "Client connections closed because no backend could be dialled");
         counter(registry, "fail.open", FrontendStats::failOpen,

@@ -113,6 +113,8 @@ class SourceLimitsIntegrationTest {
                 .functionCounter().count());
         assertEquals(0, registry.get(FrontendMetrics.REJECTED).tag("reason", "max_connections")
                 .functionCounter().count());
+        assertEquals(0, registry.get(FrontendMetrics.PREFIX + ".rejected").functionCounter().count(),
+                "the older meter keeps meaning limits.maxConnections only");
 
         TestHttpsClient.Response r = TestHttpsClient.getOnce(address, "/version");
         assertEquals(200, r.status(), "127.0.0.1 is still served");
