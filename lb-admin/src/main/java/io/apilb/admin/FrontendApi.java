@@ -1,6 +1,7 @@
 package io.apilb.admin;
 
 import io.apilb.core.proxy.FrontendStats;
+import io.apilb.core.proxy.RejectReason;
 
 import io.netty.handler.codec.http.HttpMethod;
 
@@ -9,10 +10,14 @@ import java.util.Map;
 import java.util.function.BooleanSupplier;
 
 /**
- * {@code GET /api/v1/frontend}: the client-side counters, all listeners together, and whether the
- * balancer is shutting down. Lock-free reads on the event loop.
+ * {@code GET /api/v1/frontend}: the client-side counters, all listeners together, the rejections
+ * by reason, the {@value #BUSIEST} busiest client addresses (IPv6 by /64) with their open and
+ * refused connections, and whether the balancer is shutting down. Lock-free reads on the event
+ * loop; the busiest sources walk the per-source table once.
  */
 final class FrontendApi {
+    static final int BUSIEST = 10;
+
     private final FrontendStats stats;
     private final BooleanSupplier shuttingDown;
 
@@ -32,6 +37,12 @@ final class FrontendApi {
         body.put("rejectedConnections", stats.rejected());
         body.put("noBackendConnections", stats.noBackend());
         body.put("failOpenConnections", stats.failOpen());
+        Map<String, Long> byReason = new LinkedHashMap<>();
+        for (RejectReason r : RejectReason.values()) {
+            byReason.put(r.tag(), stats.rejected(r));
+        }
+        body.put("rejectedByReason", byReason);
+        body.put("busiestSources", stats.sources().busiest(BUSIEST));
         body.put("shuttingDown", shuttingDown.getAsBoolean());
         return AdminResponse.ok(body);
     }

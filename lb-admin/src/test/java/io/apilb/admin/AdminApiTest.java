@@ -245,8 +245,12 @@ class AdminApiTest {
     void frontendCountersAreServed() throws Exception {
         JsonNode f = json(admin.get("/api/v1/frontend"));
         assertEquals(Set.of("activeConnections", "acceptedConnections", "rejectedConnections",
-                "noBackendConnections", "failOpenConnections", "shuttingDown"), fieldNames(f));
+                "noBackendConnections", "failOpenConnections", "rejectedByReason", "busiestSources", "shuttingDown"),
+                fieldNames(f));
         assertEquals(0, f.get("acceptedConnections").asLong());
+        assertEquals(Set.of("max_connections", "per_source_connections", "per_source_rate"),
+                fieldNames(f.get("rejectedByReason")));
+        assertEquals(0, f.get("busiestSources").size());
         assertFalse(f.get("shuttingDown").asBoolean());
     }
 

@@ -1,6 +1,7 @@
 package io.apilb.core.config;
 
 import static io.apilb.core.config.ValueType.bool;
+import static io.apilb.core.config.ValueType.cidr;
 import static io.apilb.core.config.ValueType.duration;
 import static io.apilb.core.config.ValueType.file;
 import static io.apilb.core.config.ValueType.hostPort;
@@ -65,8 +66,7 @@ final class ConfigBinder {
                 timeouts(root.section("timeouts", "connect", "idle", "clientHello")),
                 tcp(root.section("tcp", "keepAliveIdle", "keepAliveInterval", "keepAliveCount", "userTimeout",
                         "noDelay")),
-                new Limits(root.section("limits", "maxConnections")
-                        .optional("maxConnections", integer(1, Integer.MAX_VALUE), Limits.DEFAULT_MAX_CONNECTIONS)),
+                limits(root.section("limits", "maxConnections", "perSource")),
                 health(root.section("health", "enabled", "mode", "path", "expectStatus", "interval", "timeout",
                         "rise", "fall", "onDown", "failOpen", "port", "tls")),
                 admin(root.section("admin", "enabled", "address", "token", "tokenFile", "requestTimeout",
@@ -101,6 +101,17 @@ final class ConfigBinder {
                 m.optional("connect", duration(MILLI), Timeouts.DEFAULT_CONNECT),
                 m.optional("idle", duration(MILLI), Timeouts.DEFAULT_IDLE),
                 m.optional("clientHello", duration(Duration.ZERO), Timeouts.DEFAULT_CLIENT_HELLO));
+    }
+
+    private static Limits limits(YamlMap m) {
+        Limits.PerSource d = Limits.PerSource.DEFAULTS;
+        YamlMap p = m.section("perSource", "maxConnections", "rate", "allow");
+        return new Limits(
+                m.optional("maxConnections", integer(1, Integer.MAX_VALUE), Limits.DEFAULT_MAX_CONNECTIONS),
+                new Limits.PerSource(
+                        p.optional("maxConnections", integer(1, Integer.MAX_VALUE), d.maxConnections()),
+                        p.optional("rate", integer(0, Integer.MAX_VALUE), d.rate()),
+                        p.list("allow", cidr(), d.allow())));
     }
 
     private static TcpConfig tcp(YamlMap m) {

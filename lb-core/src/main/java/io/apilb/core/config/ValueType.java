@@ -127,6 +127,10 @@ record ValueType<T>(String expected, Function<String, T> parser) {
         return new ValueType<>("host:port", HostPort::parse);
     }
 
+    static ValueType<Cidr> cidr() {
+        return new ValueType<>(Cidr.EXPECTED, Cidr::parse);
+    }
+
     /**
      * A file name, resolved against {@code baseDir} when relative. The file need not exist yet: the
      * module that uses it reads it and reports its own errors.

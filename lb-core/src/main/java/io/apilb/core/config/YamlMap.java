@@ -95,14 +95,22 @@ final class YamlMap {
 
     /** A single value or a list of values under {@code key}; {@code fallback} when absent. */
     <T> List<T> oneOrMore(String key, ValueType<T> type, List<T> fallback) {
+        if (values.get(key) instanceof SequenceNode seq && seq.getValue().isEmpty()) {
+            problems.error(path(key), "empty list (expected: " + type.expected() + ", or a list of them)");
+            return fallback;
+        }
+        return list(key, type, fallback);
+    }
+
+    /**
+     * A list of values under {@code key}, which may be empty, or a single value read as a list of
+     * one; {@code fallback} when absent or when any element is wrong.
+     */
+    <T> List<T> list(String key, ValueType<T> type, List<T> fallback) {
         Node node = values.get(key);
         if (!(node instanceof SequenceNode seq)) {
             T one = optional(key, type, null);
             return one == null ? fallback : List.of(one);
-        }
-        if (seq.getValue().isEmpty()) {
-            problems.error(path(key), "empty list (expected: " + type.expected() + ", or a list of them)");
-            return fallback;
         }
         List<T> out = new ArrayList<>();
         boolean complete = true;

@@ -10,10 +10,27 @@ import java.util.concurrent.atomic.LongAdder;
 public final class FrontendStats {
     private final AtomicInteger active = new AtomicInteger();
     private final LongAdder accepted = new LongAdder();
-    private final LongAdder rejected = new LongAdder();
+    private final LongAdder[] rejected = new LongAdder[RejectReason.values().length];
     private final LongAdder noBackend = new LongAdder();
     private final LongAdder failOpen = new LongAdder();
     private final LongAdder clientHelloTimeouts = new LongAdder();
+    private final SourceLimiter sources;
+
+    public FrontendStats() {
+        this(new SourceLimiter());
+    }
+
+    FrontendStats(SourceLimiter sources) {
+        this.sources = sources;
+        for (int i = 0; i < rejected.length; i++) {
+            rejected[i] = new LongAdder();
+        }
+    }
+
+    /** The per-address connection table, which outlives reloads like these counters. */
+    public SourceLimiter sources() {
+        return sources;
+    }
 
     /** Client connections open now. */
     public int active() {
@@ -25,9 +42,18 @@ public final class FrontendStats {
         return accepted.sum();
     }
 
-    /** Client connections closed at once because {@code limits.maxConnections} was reached. */
+    /** Client connections closed at once because a limit was reached, whichever. */
     public long rejected() {
-        return rejected.sum();
+        long sum = 0;
+        for (LongAdder r : rejected) {
+            sum += r.sum();
+        }
+        return sum;
+    }
+
+    /** Client connections closed at once because of {@code reason}. */
+    public long rejected(RejectReason reason) {
+        return rejected[reason.ordinal()].sum();
     }
 
     /** Client connections closed because no backend could be dialled. */
@@ -85,7 +111,13 @@ public final class FrontendStats {
     }
 
     void rejectedByLimit() {
-        rejected.increment();
+        rejected[RejectReason.MAX_CONNECTIONS.ordinal()].increment();
+    }
+
+    /** A connection refused before {@link #opened()}: still one accepted. */
+    void rejectedAtAccept(RejectReason reason) {
+        accepted.increment();
+        rejected[reason.ordinal()].increment();
     }
 
     void noBackendFound() {

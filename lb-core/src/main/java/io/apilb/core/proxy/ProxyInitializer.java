@@ -6,9 +6,10 @@ import io.netty.channel.ChannelInitializer;
 import java.util.function.Supplier;
 
 /**
- * Sets up each accepted client channel with its {@link FrontendHandler}, which also keeps the idle
- * timer. Reads the current {@link ProxyContext} per connection, so a reload applies to new
- * connections only.
+ * Sets up each accepted client channel: the per-source limits first ({@link SourceLimitHandler},
+ * which closes a refused connection at once), then its {@link FrontendHandler}, which also keeps
+ * the idle timer. Reads the current {@link ProxyContext} per connection, so a reload applies to
+ * new connections only.
  */
 final class ProxyInitializer extends ChannelInitializer<Channel> {
     private final String listener;
@@ -21,6 +22,9 @@ final class ProxyInitializer extends ChannelInitializer<Channel> {
 
     @Override
     protected void initChannel(Channel ch) {
-        ch.pipeline().addLast("frontend", new FrontendHandler(context.get(), listener));
+        ProxyContext ctx = context.get();
+        if (SourceLimitHandler.admit(ch, ctx.stats)) {
+            ch.pipeline().addLast("frontend", new FrontendHandler(ctx, listener));
+        }
     }
 }

@@ -66,6 +66,7 @@ public final class ProxyServer implements AutoCloseable {
         int threads = ioThreads > 0 ? ioThreads : Runtime.getRuntime().availableProcessors();
         this.group = transport.newGroup(threads, new DefaultThreadFactory("apilb-io", true));
         this.context = newContext(config);
+        stats.sources().configure(config.limits().perSource());
     }
 
     private ProxyContext newContext(ApilbConfig c) {
@@ -102,6 +103,7 @@ public final class ProxyServer implements AutoCloseable {
         }
         Map<ListenerConfig, Channel> bound = bind(next, toBind);
         context = newContext(next);
+        stats.sources().configure(next.limits().perSource());
         config = next;
         listeners.entrySet().removeIf(e -> {
             if (next.listeners().contains(e.getKey())) {

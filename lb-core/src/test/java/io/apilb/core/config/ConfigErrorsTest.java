@@ -193,6 +193,22 @@ class ConfigErrorsTest {
                         backends:"""),
                         List.of("listeners[1].address: [::]:6443 clashes with listeners[0].address 0.0.0.0:6443"
                                 + " (expected: a different port) (line 5)")),
+                arguments("allow-list block with a prefix too long", VALID + """
+                        limits:
+                          perSource:
+                            allow: [10.0.0.7, 10.0.0.0/33, "fd00::/8"]
+                        """,
+                        List.of("limits.perSource.allow[1]: 10.0.0.0/33 (expected: an IP address or CIDR such as"
+                                + " 10.0.0.0/8 or fd00::/8, prefix 0-32) (line 8)")),
+                arguments("allow-list entry that is a host name", VALID
+                                + "limits: { perSource: { allow: master1.example } }\n",
+                        List.of("limits.perSource.allow: \"master1.example\" (expected: an IP address or CIDR such as"
+                                + " 10.0.0.0/8 or fd00::/8) (line 6)")),
+                arguments("negative per-source rate", VALID + "limits: { perSource: { rate: -1, maxConnections: 0 } }\n",
+                        List.of("limits.perSource.maxConnections: 0 (expected: >= 1) (line 6)",
+                                "limits.perSource.rate: -1 (expected: >= 0) (line 6)")),
+                arguments("typo in perSource", VALID + "limits: { perSource: { maxConnection: 10 } }\n",
+                        List.of("limits.perSource.maxConnection: unknown key (did you mean maxConnections?) (line 6)")),
                 arguments("no backend takes traffic", VALID.replace("6443 }", "6443, weight: 0 }"),
                         List.of("backends: every weight is 0 (expected: at least one backend with weight >= 1) (line 5)")),
                 arguments("every error at once, in file order", """

@@ -73,7 +73,7 @@ class ConfigLoaderTest {
 
     @Test
     void emptySectionsTakeTheDocumentedDefaults() throws ConfigException {
-        assertDefaults(parse(MINIMAL + "health:\ntimeouts: {}\nadmin: ~\n"));
+        assertDefaults(parse(MINIMAL + "health:\ntimeouts: {}\nadmin: ~\nlimits: { perSource: { allow: [] } }\n"));
     }
 
     private static void assertDefaults(ApilbConfig c) {
@@ -82,7 +82,7 @@ class ConfigLoaderTest {
         assertEquals(new Timeouts(Duration.ofSeconds(2), Duration.ofHours(1)), c.timeouts());
         assertEquals(new TcpConfig(Duration.ofSeconds(30), Duration.ofSeconds(10), 3, Duration.ofSeconds(30), true),
                 c.tcp());
-        assertEquals(new Limits(20_000), c.limits());
+        assertEquals(new Limits(20_000, new Limits.PerSource(1000, 0, List.of())), c.limits());
         assertEquals(new HealthConfig(true, HealthMode.HTTPS, "/readyz", List.of(200), Duration.ofSeconds(2),
                 Duration.ofSeconds(1), 2, 2, OnDown.CLOSE, true, 0, new TlsConfig(null, false, null, null, null)),
                 c.health());
@@ -102,7 +102,9 @@ class ConfigLoaderTest {
                 retries: 0
                 timeouts: { connect: 500ms, idle: 1h30m }
                 tcp: { keepAliveIdle: 1m, keepAliveInterval: 5s, keepAliveCount: 5, userTimeout: 0, noDelay: false }
-                limits: { maxConnections: 1_000 }
+                limits:
+                  maxConnections: 1_000
+                  perSource: { maxConnections: 50, rate: 20, allow: [10.0.0.0/8, "2001:db8::1"] }
                 health:
                   enabled: false
                   mode: TLS
@@ -133,7 +135,8 @@ class ConfigLoaderTest {
         assertEquals(0, c.retries());
         assertEquals(new Timeouts(Duration.ofMillis(500), Duration.ofMinutes(90)), c.timeouts());
         assertEquals(new TcpConfig(Duration.ofMinutes(1), Duration.ofSeconds(5), 5, Duration.ZERO, false), c.tcp());
-        assertEquals(new Limits(1000), c.limits());
+        assertEquals(new Limits(1000, new Limits.PerSource(50, 20,
+                List.of(Cidr.parse("10.0.0.0/8"), Cidr.parse("2001:db8::1/128")))), c.limits());
         assertEquals(new HealthConfig(false, HealthMode.TLS, "/livez", List.of(200, 401), Duration.ofSeconds(5),
                 Duration.ofSeconds(5), 3, 1, OnDown.KEEP, false, 6444,
                 new TlsConfig(Path.of("/pki/ca.crt"), false, "api.internal", Path.of("/pki/probe.crt"),

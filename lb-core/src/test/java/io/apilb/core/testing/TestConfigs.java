@@ -65,6 +65,11 @@ public final class TestConfigs {
         return this;
     }
 
+    public TestConfigs perSource(Limits.PerSource p) {
+        this.limits = new Limits(limits.maxConnections(), p);
+        return this;
+    }
+
     public TestConfigs health(HealthConfig h) {
         this.health = h;
         return this;
