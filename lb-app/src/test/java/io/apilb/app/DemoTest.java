@@ -1,10 +1,12 @@
 package io.apilb.app;
 
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.apilb.app.demo.Demo;
 import io.apilb.app.demo.DemoCluster;
+import io.apilb.core.backend.Health;
 import io.apilb.core.config.HostPort;
 
 import org.junit.jupiter.api.Test;
@@ -14,6 +16,7 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -26,6 +29,10 @@ class DemoTest {
              ApilbRuntime rt = ApilbRuntime.start(Demo.config(cluster, new HostPort("127.0.0.1", 0),
                      new HostPort("127.0.0.1", 0)))) {
             InetSocketAddress lb = rt.listenerAddresses().get(0);
+            // Rotation is what this checks, so it starts once every master has passed a probe: on a
+            // loaded machine a cold first probe may time out and take a master out for a while.
+            await().atMost(Duration.ofSeconds(20)).until(() -> rt.pool().all().stream()
+                    .allMatch(b -> b.health() == Health.UP));
             List<String> servedBy = new ArrayList<>();
             for (int i = 0; i < 6; i++) {
                 // A fresh client per call: a new TCP connection, as separate kubectl runs make.

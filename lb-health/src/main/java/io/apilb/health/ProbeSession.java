@@ -89,7 +89,12 @@ final class ProbeSession {
             if (stopped || tracker.health() == Health.DOWN) {
                 return;
             }
-            CheckStatus status = reason == ConnectFailure.CONNECT_TIMEOUT ? CheckStatus.L4TOUT : CheckStatus.L4CON;
+            CheckStatus status = switch (reason) {
+                case CONNECT_TIMEOUT -> CheckStatus.L4TOUT;
+                // Accepted, then silent through the TLS handshake: what a probe would call L6TOUT.
+                case FIRST_BYTE_TIMEOUT -> CheckStatus.L6TOUT;
+                default -> CheckStatus.L4CON;
+            };
             String error = "proxy connect: " + reason.tag()
                     + (cause != null ? " (" + ProbeAttempt.describe(cause) + ")" : "");
             observe(new CheckResult(status, Duration.ZERO, Instant.now(), 0, error));

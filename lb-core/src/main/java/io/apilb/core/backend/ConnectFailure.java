@@ -18,7 +18,12 @@ public enum ConnectFailure {
     /** The name did not resolve. */
     DNS,
     /** Any other socket error (unreachable network, no route, ...). */
-    CONNECT_ERROR;
+    CONNECT_ERROR,
+    /**
+     * Connected, but the backend sent nothing within {@code timeouts.firstByte} of getting the
+     * client's first flight: a frozen or wedged process whose kernel still accepts.
+     */
+    FIRST_BYTE_TIMEOUT;
 
     /** Classifies the cause of a failed connect. */
     public static ConnectFailure of(Throwable cause) {

@@ -63,7 +63,7 @@ final class ConfigBinder {
                 backends(root),
                 root.optional("balance", oneOf(BalancePolicy.class), BalancePolicy.ROUNDROBIN),
                 root.optional("retries", integer(0, Integer.MAX_VALUE), ApilbConfig.DEFAULT_RETRIES),
-                timeouts(root.section("timeouts", "connect", "idle", "clientHello")),
+                timeouts(root.section("timeouts", "connect", "idle", "clientHello", "firstByte")),
                 tcp(root.section("tcp", "keepAliveIdle", "keepAliveInterval", "keepAliveCount", "userTimeout",
                         "noDelay")),
                 limits(root.section("limits", "maxConnections", "perSource")),
@@ -100,7 +100,8 @@ final class ConfigBinder {
         return new Timeouts(
                 m.optional("connect", duration(MILLI), Timeouts.DEFAULT_CONNECT),
                 m.optional("idle", duration(MILLI), Timeouts.DEFAULT_IDLE),
-                m.optional("clientHello", duration(Duration.ZERO), Timeouts.DEFAULT_CLIENT_HELLO));
+                m.optional("clientHello", duration(Duration.ZERO), Timeouts.DEFAULT_CLIENT_HELLO),
+                m.optional("firstByte", duration(Duration.ZERO), Timeouts.DEFAULT_FIRST_BYTE));
     }
 
     private static Limits limits(YamlMap m) {

@@ -9,7 +9,7 @@ import org.slf4j.LoggerFactory;
 /**
  * One line per finished connection on the logger {@code apilb.access}, so it can be routed or
  * silenced on its own. Fields: {@code conn client listener backend connect_ms duration_ms bytes_in
- * bytes_out attempts end}. Written from the connection's event loop after it closed. Public only for
+ * bytes_out attempts moved end}. Written from the connection's event loop after it closed. Public only for
  * {@link #LOGGER}, which the launcher turns on or off with {@code logging.accessLog}.
  */
 public final class AccessLog {
@@ -29,7 +29,7 @@ public final class AccessLog {
     }
 
     static void write(long id, Object client, String listener, String backend, long connectMillis, long durationMillis,
-                      long bytesIn, long bytesOut, int attempts, Termination end) {
+                      long bytesIn, long bytesOut, int attempts, String moved, Termination end) {
         log.atInfo()
                 .addKeyValue("conn", id)
                 .addKeyValue("client", client)
@@ -40,9 +40,11 @@ public final class AccessLog {
                 .addKeyValue("bytes_in", bytesIn)
                 .addKeyValue("bytes_out", bytesOut)
                 .addKeyValue("attempts", attempts)
+                .addKeyValue("moved", moved == null ? "-" : moved)
                 .addKeyValue("end", end.tag())
                 .log("conn={} client={} listener={} backend={} connect_ms={} duration_ms={} bytes_in={} bytes_out={} "
-                        + "attempts={} end={}", id, client, listener, backend == null ? "-" : backend, connectMillis,
-                        durationMillis, bytesIn, bytesOut, attempts, end.tag());
+                        + "attempts={} moved={} end={}", id, client, listener, backend == null ? "-" : backend,
+                        connectMillis, durationMillis, bytesIn, bytesOut, attempts, moved == null ? "-" : moved,
+                        end.tag());
     }
 }

@@ -36,6 +36,22 @@ final class BackendChoice {
         return b;
     }
 
+    /**
+     * Whether some backend other than {@code current} could still be chosen (so it is worth
+     * putting a deadline on {@code current}).
+     */
+    boolean hasOtherThan(Backend current) {
+        Snapshot s = ctx.pool.snapshot();
+        Candidates candidates = s.routable().isEmpty() && ctx.failOpen ? s.failOpen() : s.routable();
+        for (int i = 0; i < candidates.size(); i++) {
+            Backend b = candidates.get(i);
+            if (b != current && candidates.weight(i) > 0 && (tried == null || !tried.contains(b))) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** {@code backend} failed this connection: it is not chosen again. */
     void exclude(Backend backend) {
         if (tried == null) {

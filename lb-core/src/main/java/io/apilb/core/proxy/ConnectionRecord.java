@@ -18,6 +18,7 @@ final class ConnectionRecord {
     private long bytesIn;
     private long bytesOut;
     private int attempts;
+    private String moved;
     private Termination termination;
 
     ConnectionRecord(long id) {
@@ -43,10 +44,19 @@ final class ConnectionRecord {
         return connectMillis;
     }
 
-    /** Bytes relayed from the client to {@code backend}. */
-    void toBackend(Backend backend, int n) {
+    /** Bytes read from the client, counted once whichever backends they go to. */
+    void fromClient(int n) {
         bytesIn += n;
+    }
+
+    /** Bytes written to {@code backend}: relayed, or the first flight replayed to a new backend. */
+    static void sentTo(Backend backend, int n) {
         backend.stats().addBytesIn(n);
+    }
+
+    /** The connection left a backend before its first byte, for this reason (a tag). */
+    void moved(String why) {
+        moved = why;
     }
 
     /** Bytes relayed from {@code backend} to the client. */
@@ -72,7 +82,7 @@ final class ConnectionRecord {
         if (AccessLog.enabled()) {
             long duration = (System.nanoTime() - acceptedAt) / 1_000_000;
             AccessLog.write(id, AccessLog.format(client), listener, backend == null ? null : backend.name(),
-                    connectMillis, duration, bytesIn, bytesOut, attempts, termination);
+                    connectMillis, duration, bytesIn, bytesOut, attempts, moved, termination);
         }
     }
 }

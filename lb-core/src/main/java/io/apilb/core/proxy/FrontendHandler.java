@@ -18,6 +18,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
 
 /**
  * One proxied connection, from accept to access-log line: waits for the client's first bytes,
@@ -28,6 +30,13 @@ import java.io.IOException;
  *
  * <p>Nothing is dialled before the client speaks: TLS is client-first, so a connection that stays
  * silent for {@code timeouts.clientHello} is closed without a backend ever seeing it.
+ *
+ * <p>Handshake redispatch: until the master's first byte, the client has received nothing, so the
+ * bytes it sent can go to another master unnoticed. A master that stays silent for
+ * {@code timeouts.firstByte}, or is found dead meanwhile, loses the connection to the next master,
+ * which gets the same bytes again ({@link FirstFlight}), within {@code retries}. The last master
+ * tried has no deadline, so a slow but only master still serves. After the master's first byte
+ * nothing is ever replayed.
  *
  * <p>Flow control: both channels start with AUTO_READ off. The client is read once at accept (its
  * first flight, which starts the dial) and then not again until the backend is connected. Then
@@ -53,6 +62,8 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Prox
     private Backend backend;
     private ActivityTimer timer;
     private boolean dialling;
+    private boolean awaitingFirstByte;
+    private ScheduledFuture<?> firstByteTimer;
     private boolean clientInputShut;
     private boolean backendInputShut;
     private boolean finished;
@@ -145,7 +156,12 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Prox
         long millis = record.connected();
         log.debug("conn={} client={} backend={} connected in {} ms", record.id(), client.remoteAddress(),
                 target.name(), millis);
-        record.toBackend(target, firstFlight.writeTo(backendChannel));
+        ConnectionRecord.sentTo(target, firstFlight.replayTo(backendChannel));
+        awaitingFirstByte = true;
+        if (ctx.firstByteMillis > 0 && record.attempts() <= ctx.retries && choice.hasOtherThan(target)) {
+            firstByteTimer = client.eventLoop().schedule(this::firstByteTimeout, ctx.firstByteMillis,
+                    TimeUnit.MILLISECONDS);
+        }
         timer.arm(ctx.idleMillis, this::idleTimeout);
         if (clientInputShut) {
             shutdownOutputAfterFlush(backendChannel);
@@ -167,6 +183,49 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Prox
         }
     }
 
+    private void firstByteTimeout() {
+        if (finished || !awaitingFirstByte) {
+            return;
+        }
+        Backend silent = backend;
+        log.debug("conn={} client={} backend={} sent nothing within {} ms", record.id(), client.remoteAddress(),
+                silent.name(), ctx.firstByteMillis);
+        ctx.pool.connectFailed(silent, ConnectFailure.FIRST_BYTE_TIMEOUT, null);
+        moveOff(ConnectFailure.FIRST_BYTE_TIMEOUT.tag());
+    }
+
+    /**
+     * Abandons a backend that has not sent a byte yet and sends the client's bytes to the next
+     * one, or closes the client when it cannot (bytes beyond the bound, or no retries left).
+     */
+    private void moveOff(String why) {
+        Backend old = backend;
+        Channel oldChannel = backendChannel;
+        awaitingFirstByte = false;
+        cancelFirstByteTimer();
+        backend = null;
+        backendChannel = null;
+        old.connections().unregister(this);
+        // Its close must not reach the client, and its last events must not be relayed.
+        oldChannel.pipeline().remove(BackendHandler.class);
+        oldChannel.close();
+        setAutoRead(client, false);
+        record.moved(why);
+        if (!firstFlight.replayable()) {
+            record.terminate(Termination.ERROR);
+            client.close();
+            return;
+        }
+        retryOrGiveUp(old);
+    }
+
+    private void cancelFirstByteTimer() {
+        if (firstByteTimer != null) {
+            firstByteTimer.cancel(false);
+            firstByteTimer = null;
+        }
+    }
+
     private void idleTimeout() {
         if (finished) {
             return;
@@ -184,6 +243,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Prox
         if (backendChannel == null && !finished) {
             // The first flight, or (epoll reads a peer's last bytes and FIN as soon as the FIN
             // arrives, even with AUTO_READ off) more bytes while the dial is in flight.
+            int n = buf.readableBytes();
             if (!firstFlight.hold(buf)) {
                 log.debug("conn={} client={} sent over {} bytes before its backend was connected", record.id(),
                         client.remoteAddress(), FirstFlight.MAX_BYTES);
@@ -191,6 +251,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Prox
                 client.close();
                 return;
             }
+            record.fromClient(n);
             if (!dialling) {
                 dialling = true;
                 timer.cancel();
@@ -202,8 +263,13 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Prox
             buf.release();
             return;
         }
-        record.toBackend(backend, buf.readableBytes());
+        int n = buf.readableBytes();
+        record.fromClient(n);
+        ConnectionRecord.sentTo(backend, n);
         timer.touch();
+        if (awaitingFirstByte) {
+            firstFlight.keepCopy(buf);
+        }
         backendChannel.write(buf, backendChannel.voidPromise());
     }
 
@@ -278,6 +344,12 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Prox
             buf.release();
             return;
         }
+        if (awaitingFirstByte) {
+            // From now on the connection belongs to this master: nothing is ever replayed.
+            awaitingFirstByte = false;
+            cancelFirstByteTimer();
+            firstFlight.release();
+        }
         record.toClient(backend, buf.readableBytes());
         timer.touch();
         client.write(buf, client.voidPromise());
@@ -324,6 +396,11 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Prox
             return;
         }
         if (ch.eventLoop().inEventLoop()) {
+            if (why == Termination.BACKEND_DOWN && awaitingFirstByte && !finished) {
+                // Found dead before it answered: the client has seen nothing, so move it.
+                moveOff(why.tag());
+                return;
+            }
             record.terminate(why);
             closeBoth();
         } else {
@@ -368,6 +445,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Prox
         }
         finished = true;
         timer.cancel();
+        cancelFirstByteTimer();
         firstFlight.release();
         if (backend != null) {
             backend.connections().unregister(this);

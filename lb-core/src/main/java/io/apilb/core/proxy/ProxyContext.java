@@ -23,11 +23,12 @@ final class ProxyContext {
     final int maxConnections;
     final long idleMillis;
     final long clientHelloMillis;
+    final long firstByteMillis;
     final Set<FrontendHandler> connections;
     private final AtomicLong ids;
 
     ProxyContext(BackendPool pool, Selector selector, BackendConnector connector, FrontendStats stats, int retries,
-                 boolean failOpen, int maxConnections, long idleMillis, long clientHelloMillis,
+                 boolean failOpen, int maxConnections, long idleMillis, long clientHelloMillis, long firstByteMillis,
                  Set<FrontendHandler> connections, AtomicLong ids) {
         this.pool = pool;
         this.selector = selector;
@@ -38,6 +39,7 @@ final class ProxyContext {
         this.maxConnections = maxConnections;
         this.idleMillis = idleMillis;
         this.clientHelloMillis = clientHelloMillis;
+        this.firstByteMillis = firstByteMillis;
         this.connections = connections;
         this.ids = ids;
     }
@@ -45,14 +47,15 @@ final class ProxyContext {
     /** A context for tests and single-listener use: its own id counter and connection set. */
     static ProxyContext standalone(BackendPool pool, Selector selector, BackendConnector connector, int retries,
                                    boolean failOpen, int maxConnections, long idleMillis) {
-        return standalone(pool, selector, connector, retries, failOpen, maxConnections, idleMillis, 0);
+        return standalone(pool, selector, connector, retries, failOpen, maxConnections, idleMillis, 0, 0);
     }
 
-    /** As above, with a {@code timeouts.clientHello} (0 = off). */
+    /** As above, with {@code timeouts.clientHello} and {@code timeouts.firstByte} (0 = off). */
     static ProxyContext standalone(BackendPool pool, Selector selector, BackendConnector connector, int retries,
-                                   boolean failOpen, int maxConnections, long idleMillis, long clientHelloMillis) {
+                                   boolean failOpen, int maxConnections, long idleMillis, long clientHelloMillis,
+                                   long firstByteMillis) {
         return new ProxyContext(pool, selector, connector, new FrontendStats(), retries, failOpen, maxConnections,
-                idleMillis, clientHelloMillis, ConcurrentHashMap.newKeySet(), new AtomicLong());
+                idleMillis, clientHelloMillis, firstByteMillis, ConcurrentHashMap.newKeySet(), new AtomicLong());
     }
 
     long nextId() {

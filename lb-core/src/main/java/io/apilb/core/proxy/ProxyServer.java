@@ -73,7 +73,7 @@ public final class ProxyServer implements AutoCloseable {
         BackendConnector connector = new SocketConnector(transport, c.tcp(), c.timeouts(), resolver);
         return new ProxyContext(pool, Selector.of(c.balance()), connector, stats, c.retries(), c.health().failOpen(),
                 c.limits().maxConnections(), c.timeouts().idle().toMillis(), c.timeouts().clientHello().toMillis(),
-                connections, ids);
+                c.timeouts().firstByte().toMillis(), connections, ids);
     }
 
     /** Binds every listener. On any failure, whatever was bound is closed again and the threads released. */

@@ -144,7 +144,7 @@ class FrontendHandlerTest {
 
     private ProxyContext withClientHelloTimeout() {
         return ProxyContext.standalone(pool, Selector.roundRobin(), this::fakeConnect, 2, true, 100,
-                TimeUnit.HOURS.toMillis(1), TimeUnit.SECONDS.toMillis(10));
+                TimeUnit.HOURS.toMillis(1), TimeUnit.SECONDS.toMillis(10), 0);
     }
 
     @Test
@@ -336,7 +336,9 @@ class FrontendHandlerTest {
     void closeFromAnotherCauseRecordsThatCause() throws Exception {
         FrontendHandler frontend = new FrontendHandler(context, "test");
         EmbeddedChannel client = speaking(frontend);
-        connect(0);
+        EmbeddedChannel backend = connect(0);
+        backend.writeInbound(Unpooled.copiedBuffer("S", StandardCharsets.US_ASCII));
+        ((ByteBuf) client.readOutbound()).release();
         assertNull(frontend.termination());
         assertEquals(1, pool.get("m1").closeConnections(Termination.BACKEND_DOWN));
         assertFalse(client.isOpen());
@@ -422,5 +424,138 @@ class FrontendHandlerTest {
         connect(0);
         assertEquals(1, m1.connections().active());
         assertEquals(1, dials.size());
+    }
+
+    // Handshake redispatch.
+
+    private ProxyContext withFirstByte(int retries) {
+        return ProxyContext.standalone(pool, Selector.roundRobin(), this::fakeConnect, retries, true, 100,
+                TimeUnit.HOURS.toMillis(1), 0, TimeUnit.SECONDS.toMillis(1));
+    }
+
+    private static void send(EmbeddedChannel ch, String text) {
+        ch.writeInbound(Unpooled.copiedBuffer(text, StandardCharsets.ISO_8859_1));
+    }
+
+    private static String drain(EmbeddedChannel ch) {
+        StringBuilder out = new StringBuilder();
+        for (ByteBuf b = ch.readOutbound(); b != null; b = ch.readOutbound()) {
+            out.append(b.toString(StandardCharsets.ISO_8859_1));
+            b.release();
+        }
+        return out.toString();
+    }
+
+    @Test
+    void aMasterSilentPastFirstByteLosesTheConnectionToTheNextWhichGetsTheSameBytesOnce() throws Exception {
+        context = withFirstByte(2);
+        FrontendHandler frontend = new FrontendHandler(context, "test");
+        EmbeddedChannel client = frozen(frontend);
+        send(client, "part1|");
+        send(client, "part2|");
+        EmbeddedChannel first = completeDial(0, new ReadCounter());
+        send(client, "part3");
+        assertEquals("part1|part2|part3", drain(first));
+
+        client.advanceTimeBy(999, TimeUnit.MILLISECONDS);
+        client.runScheduledPendingTasks();
+        assertEquals(1, dials.size(), "not before the deadline");
+        client.advanceTimeBy(2, TimeUnit.MILLISECONDS);
+        client.runScheduledPendingTasks();
+
+        assertEquals(2, dials.size(), "moved to the next master");
+        assertEquals("m2", dials.get(1).backend().name());
+        assertFalse(first.isOpen(), "the silent leg is closed");
+        assertTrue(client.isOpen(), "the client noticed nothing");
+        assertEquals(1, pool.get("m1").stats().connectFailures(ConnectFailure.FIRST_BYTE_TIMEOUT));
+        assertEquals(0, pool.get("m1").connections().active());
+        EmbeddedChannel second = completeDial(1, new ReadCounter());
+        assertEquals("part1|part2|part3", drain(second), "the same bytes, in order, once");
+
+        second.writeInbound(Unpooled.copiedBuffer("hello back", StandardCharsets.US_ASCII));
+        assertEquals("hello back", drain(client));
+        client.advanceTimeBy(10, TimeUnit.SECONDS);
+        client.runScheduledPendingTasks();
+        assertEquals(2, dials.size());
+        assertEquals(1, pool.get("m2").connections().active());
+        assertEquals(17, pool.get("m1").stats().bytesIn());
+        assertEquals(17, pool.get("m2").stats().bytesIn());
+    }
+
+    @Test
+    void nothingIsReplayedOnceTheMasterHasSpoken() throws Exception {
+        context = withFirstByte(2);
+        FrontendHandler frontend = new FrontendHandler(context, "test");
+        EmbeddedChannel client = frozen(frontend);
+        send(client, HELLO);
+        EmbeddedChannel backend = connect(0);
+        backend.writeInbound(Unpooled.copiedBuffer("S", StandardCharsets.US_ASCII));
+        assertEquals("S", drain(client));
+        client.advanceTimeBy(5, TimeUnit.SECONDS);
+        client.runScheduledPendingTasks();
+        pool.setHealth(pool.get("m1"), Health.DOWN, Termination.BACKEND_DOWN);
+        assertEquals(1, dials.size(), "never moved");
+        assertFalse(client.isOpen(), "closed with its dead master, as before");
+        assertEquals(Termination.BACKEND_DOWN, frontend.termination());
+    }
+
+    @Test
+    void theLastMasterTriedHasNoFirstByteDeadline() throws Exception {
+        context = withFirstByte(1);
+        FrontendHandler frontend = new FrontendHandler(context, "test");
+        EmbeddedChannel client = frozen(frontend);
+        send(client, HELLO);
+        connect(0);
+        client.advanceTimeBy(1001, TimeUnit.MILLISECONDS);
+        client.runScheduledPendingTasks();
+        connect(1);
+        client.advanceTimeBy(30, TimeUnit.SECONDS);
+        client.runScheduledPendingTasks();
+        assertEquals(2, dials.size(), "retries bound the attempts; the last one waits");
+        assertTrue(client.isOpen());
+    }
+
+    @Test
+    void withNoRetriesTheOnlyAttemptHasNoFirstByteDeadline() throws Exception {
+        context = withFirstByte(0);
+        FrontendHandler frontend = new FrontendHandler(context, "test");
+        EmbeddedChannel client = frozen(frontend);
+        send(client, HELLO);
+        connect(0);
+        client.advanceTimeBy(30, TimeUnit.SECONDS);
+        client.runScheduledPendingTasks();
+        assertEquals(1, dials.size(), "m2 exists, but no retry is allowed");
+        assertTrue(client.isOpen());
+    }
+
+    @Test
+    void aMasterFoundDeadBeforeItsFirstByteHandsTheConnectionOnInsteadOfClosingIt() throws Exception {
+        context = withFirstByte(2);
+        FrontendHandler frontend = new FrontendHandler(context, "test");
+        EmbeddedChannel client = frozen(frontend);
+        send(client, HELLO);
+        connect(0);
+        pool.setHealth(pool.get("m1"), Health.DOWN, Termination.BACKEND_DOWN);
+        assertEquals(2, dials.size());
+        connect(1);
+        assertTrue(client.isOpen());
+        assertNull(frontend.termination());
+        assertEquals(0, pool.get("m1").stats().connectFailures(ConnectFailure.FIRST_BYTE_TIMEOUT),
+                "already known dead: no extra failure");
+    }
+
+    @Test
+    void aFirstFlightBeyondTheBoundIsRelayedButCannotBeReplayed() throws Exception {
+        context = withFirstByte(2);
+        FrontendHandler frontend = new FrontendHandler(context, "test");
+        EmbeddedChannel client = frozen(frontend);
+        send(client, HELLO);
+        EmbeddedChannel backend = connect(0);
+        client.writeInbound(Unpooled.buffer(FirstFlight.MAX_BYTES).writeZero(FirstFlight.MAX_BYTES));
+        assertEquals(FirstFlight.MAX_BYTES, drain(backend).length(), "relayed all the same");
+        client.advanceTimeBy(1001, TimeUnit.MILLISECONDS);
+        client.runScheduledPendingTasks();
+        assertEquals(1, dials.size(), "not replayable, so not moved");
+        assertFalse(client.isOpen());
     }
 }

@@ -56,7 +56,12 @@ public final class TestConfigs {
     }
 
     public TestConfigs clientHello(Duration d) {
-        this.timeouts = new Timeouts(timeouts.connect(), timeouts.idle(), d);
+        this.timeouts = new Timeouts(timeouts.connect(), timeouts.idle(), d, timeouts.firstByte());
+        return this;
+    }
+
+    public TestConfigs firstByte(Duration d) {
+        this.timeouts = new Timeouts(timeouts.connect(), timeouts.idle(), timeouts.clientHello(), d);
         return this;
     }
 
