@@ -59,7 +59,7 @@ public final class ApilbRuntime implements AutoCloseable {
         this.config = config;
         this.configFile = configFile;
         this.pool = new BackendPool(config.backends());
-        this.proxy = new ProxyServer(config, pool);
+        this.proxy = new ProxyServer(pool);
     }
 
     /**
@@ -91,7 +91,7 @@ public final class ApilbRuntime implements AutoCloseable {
         pool.addListener((backend, oldHealth, oldState) -> scheduleDrainTimeout(backend, oldState));
         // Listeners first: until the first probe, backends are UNKNOWN and routable, as HAProxy's
         // servers start up, so traffic flows while the TLS stack and the meters load.
-        proxy.start();
+        proxy.start(config);
         registry = AdminServer.newMeterRegistry();
         health = new HealthChecker(config.health(), pool, registry);
         health.start();

@@ -11,16 +11,17 @@ import java.util.function.Supplier;
  * connections only.
  */
 final class ProxyInitializer extends ChannelInitializer<Channel> {
-    private final String listener;
+    private final Supplier<String> listener;
     private final Supplier<ProxyContext> context;
 
-    ProxyInitializer(String listener, Supplier<ProxyContext> context) {
+    /** @param listener the listener's name, read per connection because a reload may rename it */
+    ProxyInitializer(Supplier<String> listener, Supplier<ProxyContext> context) {
         this.listener = listener;
         this.context = context;
     }
 
     @Override
     protected void initChannel(Channel ch) {
-        ch.pipeline().addLast("frontend", new FrontendHandler(context.get(), listener));
+        ch.pipeline().addLast("frontend", new FrontendHandler(context.get(), listener.get()));
     }
 }
