@@ -360,9 +360,13 @@ public final class ApilbRuntime implements AutoCloseable {
             log.info("admin port restarted for the new admin settings");
         } catch (RuntimeException e) {
             log.error("admin port could not start with the new settings, back to the old ones: {}", e.getMessage());
-            AdminServer a = newAdmin(previous);
-            a.start();
-            admin = a;
+            try {
+                AdminServer a = newAdmin(previous);
+                a.start();
+                admin = a;
+            } catch (RuntimeException again) {
+                log.error("admin port could not start again with the old settings either: {}", again.getMessage());
+            }
         }
     }
 
