@@ -54,7 +54,7 @@ class ReloadSignalIT {
             InetSocketAddress lb = new InetSocketAddress("127.0.0.1", port);
             try (ApilbProcess apilb = ApilbProcess.start(dir, "--config", file.toString())) {
                 ApilbProcess.awaitListening(lb, Duration.ofSeconds(20));
-                await().atMost(Duration.ofSeconds(10)).until(() -> healthz(adminPort) == 200);
+                await().atMost(Duration.ofSeconds(10)).ignoreExceptions().until(() -> healthz(adminPort) > 0);
 
                 Files.writeString(file, second);
                 apilb.signal("HUP");
@@ -63,13 +63,13 @@ class ReloadSignalIT {
                 assertTrue(out.contains("admin.address: 127.0.0.1:" + taken.getLocalPort() + " cannot be bound"), out);
                 assertThrows(ConnectException.class, () -> new Socket("127.0.0.1", newPort).close(),
                         "the new listener was closed again");
-                assertEquals(200, healthz(adminPort), "the admin port stays where it was");
+                assertAnswers(healthz(adminPort), "the admin port stays where it was");
                 assertEquals("master1", TestHttpsClient.getOnce(lb, "/version").server());
 
                 taken.close();
                 apilb.signal("HUP");
                 await().atMost(Duration.ofSeconds(10)).until(() -> apilb.output().contains("reloaded " + file));
-                assertEquals(200, healthz(taken.getLocalPort()), "bound before the reload was reported");
+                assertAnswers(healthz(taken.getLocalPort()), "bound before the reload was reported");
                 assertEquals("master1", TestHttpsClient.getOnce(new InetSocketAddress("127.0.0.1", newPort), "/version")
                         .server());
                 apilb.signal("TERM");
@@ -78,9 +78,14 @@ class ReloadSignalIT {
         }
     }
 
+    /** 200, or 503 should probes time out on a busy machine: either way the port serves. */
+    private static void assertAnswers(int healthzStatus, String what) {
+        assertTrue(healthzStatus == 200 || healthzStatus == 503, what + ": " + healthzStatus);
+    }
+
     private static int healthz(int port) throws Exception {
         return HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(1)).build().send(
-                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/healthz")).timeout(Duration.ofSeconds(2))
+                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/healthz")).timeout(Duration.ofSeconds(10))
                         .build(), HttpResponse.BodyHandlers.ofString()).statusCode();
     }
 }

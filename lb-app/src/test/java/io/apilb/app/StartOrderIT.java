@@ -38,7 +38,7 @@ class StartOrderIT {
                     """.formatted(port, m1.hostPort(), ca, adminPort));
             HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
             HttpRequest healthz = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + adminPort + "/healthz"))
-                    .timeout(Duration.ofSeconds(2)).build();
+                    .timeout(Duration.ofSeconds(10)).build();
             try (ApilbProcess apilb = ApilbProcess.start(dir, "--config", file.toString())) {
                 long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
                 int attempts = 0;
