@@ -218,8 +218,12 @@ public final class ApilbRuntime implements AutoCloseable {
         Staged staged = new Staged();
         try {
             prepare(old, next, staged);
-        } catch (Exception e) {
+        } catch (Exception | Error e) {
             staged.rollBack();
+            if (e instanceof VirtualMachineError fatal) {
+                throw fatal;
+            }
+            // Anything else, a class that fails to load (a TLS provider) included, is a refused reload.
             String error = e instanceof IllegalStateException ? e.getMessage() : "reload: " + e;
             if (e instanceof IllegalStateException) {
                 log.warn("reload refused, the running config stays: {}", error);

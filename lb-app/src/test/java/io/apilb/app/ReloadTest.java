@@ -145,6 +145,25 @@ class ReloadTest {
     }
 
     @Test
+    void renamingAListenerReloadsOnTheSameSocket() throws Exception {
+        TestApiServer a = master("a");
+        Path file = write(List.of(a), "");
+        ApilbRuntime rt = ApilbRuntime.start(ConfigLoader.load(file), file);
+        closeables.add(rt);
+        List<InetSocketAddress> before = rt.listenerAddresses();
+        try (TestHttpsClient open = TestHttpsClient.connect(before.get(0))) {
+            assertEquals("a", open.get("/version").server());
+            Files.writeString(file, Files.readString(file).replace("name: apiserver", "name: kube-apiserver"));
+            Reloader.Result r = rt.reload();
+            assertTrue(r.ok(), r.errors().toString());
+            assertEquals("kube-apiserver", rt.config().listeners().get(0).name());
+            assertEquals(before, rt.listenerAddresses());
+            assertEquals("a", open.get("/version").server(), "the open connection survives the rename");
+            assertEquals("a", TestHttpsClient.getOnce(before.get(0), "/version").server());
+        }
+    }
+
+    @Test
     void reloadThroughTheAdminApiNeedsTheTokenAndReportsErrors() throws Exception {
         TestApiServer a = master("a");
         TestApiServer b = master("b");
