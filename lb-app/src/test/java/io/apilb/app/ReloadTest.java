@@ -89,6 +89,19 @@ class ReloadTest {
                 """.formatted(lbPort, list, ca, adminPort, extra));
     }
 
+    private ApilbRuntime started(Path file) throws Exception {
+        ApilbRuntime rt = ApilbRuntime.start(ConfigLoader.load(file), file);
+        closeables.add(rt);
+        return rt;
+    }
+
+    /** Started on one master, {@code a}, once it is UP. */
+    private ApilbRuntime startedOnUpMaster(Path file) throws Exception {
+        ApilbRuntime rt = started(file);
+        await().atMost(Duration.ofSeconds(10)).until(() -> rt.pool().get("a").health() == Health.UP);
+        return rt;
+    }
+
     private TestHttpsClient connectionTo(InetSocketAddress lb, String server) throws Exception {
         for (int i = 0; i < 12; i++) {
             TestHttpsClient c = TestHttpsClient.connect(lb);
@@ -107,8 +120,7 @@ class ReloadTest {
         TestApiServer c = master("c");
         TestApiServer d = master("d");
         Path file = write(List.of(a, b, c), "");
-        ApilbRuntime rt = ApilbRuntime.start(ConfigLoader.load(file), file);
-        closeables.add(rt);
+        ApilbRuntime rt = started(file);
         await().atMost(Duration.ofSeconds(10)).until(() -> rt.pool().all().stream().allMatch(x -> x.health() == Health.UP));
         InetSocketAddress lb = rt.listenerAddresses().get(0);
 
@@ -148,8 +160,7 @@ class ReloadTest {
     void renamingAListenerReloadsOnTheSameSocket() throws Exception {
         TestApiServer a = master("a");
         Path file = write(List.of(a), "");
-        ApilbRuntime rt = ApilbRuntime.start(ConfigLoader.load(file), file);
-        closeables.add(rt);
+        ApilbRuntime rt = started(file);
         List<InetSocketAddress> before = rt.listenerAddresses();
         try (TestHttpsClient open = TestHttpsClient.connect(before.get(0))) {
             assertEquals("a", open.get("/version").server());
@@ -168,8 +179,7 @@ class ReloadTest {
         TestApiServer a = master("a");
         TestApiServer b = master("b");
         Path file = write(List.of(a), "");
-        ApilbRuntime rt = ApilbRuntime.start(ConfigLoader.load(file), file);
-        closeables.add(rt);
+        ApilbRuntime rt = started(file);
         HttpClient http = HttpClient.newHttpClient();
         URI reload = URI.create("http://127.0.0.1:" + adminPort + "/api/v1/reload");
 
@@ -195,8 +205,7 @@ class ReloadTest {
     void drainTimeoutClosesDrainedConnectionsAfterItRunsOut() throws Exception {
         TestApiServer a = master("a");
         Path file = write(List.of(a), "drainTimeout: 500ms");
-        ApilbRuntime rt = ApilbRuntime.start(ConfigLoader.load(file), file);
-        closeables.add(rt);
+        ApilbRuntime rt = started(file);
         try (TestHttpsClient toA = TestHttpsClient.connect(rt.listenerAddresses().get(0))) {
             assertEquals("a", toA.get("/version").server());
             long start = System.nanoTime();
@@ -212,9 +221,7 @@ class ReloadTest {
     void changedHealthSettingsReplaceTheCheckerAndKeepItsMetricsLive() throws Exception {
         TestApiServer a = master("a");
         Path file = write(List.of(a), "");
-        ApilbRuntime rt = ApilbRuntime.start(ConfigLoader.load(file), file);
-        closeables.add(rt);
-        await().atMost(Duration.ofSeconds(10)).until(() -> rt.pool().get("a").health() == Health.UP);
+        ApilbRuntime rt = startedOnUpMaster(file);
 
         Files.writeString(file, Files.readString(file).replace("path: /readyz", "").replace("interval: 200ms",
                 "interval: 250ms\n  path: /livez"));
@@ -243,8 +250,7 @@ class ReloadTest {
         // A timeout long enough that only the deliberate delay makes a probe time out on a busy machine.
         Files.writeString(file, Files.readString(file).replace("interval: 200ms", "interval: 2s")
                 .replace("timeout: 200ms", "timeout: 1s"));
-        ApilbRuntime rt = ApilbRuntime.start(ConfigLoader.load(file), file);
-        closeables.add(rt);
+        ApilbRuntime rt = started(file);
         List<Health> flips = new java.util.concurrent.CopyOnWriteArrayList<>();
         rt.pool().addListener((backend, oldHealth, oldState) -> {
             if (backend.health() != oldHealth) {
@@ -278,8 +284,7 @@ class ReloadTest {
     void anUnreadableAdminTokenFileIsRefusedBeforeAnythingChanges() throws Exception {
         TestApiServer a = master("a");
         Path file = write(List.of(a), "");
-        ApilbRuntime rt = ApilbRuntime.start(ConfigLoader.load(file), file);
-        closeables.add(rt);
+        ApilbRuntime rt = started(file);
         Files.writeString(file, Files.readString(file).replace("token: s3cret",
                 "tokenFile: " + dir.resolve("missing-token")) + "retries: 5\n");
         Reloader.Result r = rt.reload();
@@ -297,9 +302,7 @@ class ReloadTest {
         TestApiServer a = master("a");
         TestApiServer b = master("b");
         Path file = write(List.of(a), "");
-        ApilbRuntime rt = ApilbRuntime.start(ConfigLoader.load(file), file);
-        closeables.add(rt);
-        await().atMost(Duration.ofSeconds(10)).until(() -> rt.pool().get("a").health() == Health.UP);
+        ApilbRuntime rt = startedOnUpMaster(file);
         List<InetSocketAddress> listeners = rt.listenerAddresses();
         var checker = rt.health();
         ListAppender<ILoggingEvent> logs = capture(ApilbRuntime.class);
