@@ -1,10 +1,12 @@
 package io.apilb.app;
 
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.apilb.app.demo.Demo;
 import io.apilb.app.demo.DemoCluster;
+import io.apilb.core.backend.Health;
 import io.apilb.core.config.HostPort;
 
 import org.junit.jupiter.api.Test;
@@ -14,6 +16,7 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -25,6 +28,10 @@ class DemoTest {
         try (DemoCluster cluster = DemoCluster.launch(3);
              ApilbRuntime rt = ApilbRuntime.start(Demo.config(cluster, new HostPort("127.0.0.1", 0),
                      new HostPort("127.0.0.1", 0)))) {
+            // Health checks start before the listeners: a first probe that times out on a busy machine
+            // takes a master out of the rotation until it rises again.
+            await().atMost(Duration.ofSeconds(20)).until(() -> rt.pool().all().stream()
+                    .allMatch(b -> b.health() == Health.UP));
             InetSocketAddress lb = rt.listenerAddresses().get(0);
             List<String> servedBy = new ArrayList<>();
             for (int i = 0; i < 6; i++) {
