@@ -11,8 +11,9 @@ import java.util.Map;
 
 /**
  * {@code POST /api/v1/reload}: 200 {@code {"status":"reloaded"}} when the new file was applied,
- * 400 with {@code "errors"} when it was refused (the old configuration stays), 501 when apilb runs
- * without a config file. Runs on the change worker; {@code afterApplied} (meters of new backends)
+ * 400 with {@code "errors"} when it was refused (the old configuration stays), 500 with the reason
+ * when the reloader threw, 501 when apilb runs without a config file. Runs on the change worker;
+ * {@code afterApplied} (meters of new backends)
  * runs there too.
  */
 final class ReloadApi {
@@ -35,7 +36,14 @@ final class ReloadApi {
             return AdminResponse.error(HttpResponseStatus.NOT_IMPLEMENTED,
                     "reload is not available: apilb runs without a config file");
         }
-        Reloader.Result result = reloader.reload();
+        Reloader.Result result;
+        try {
+            result = reloader.reload();
+        } catch (Exception e) {
+            // A reloader is to turn failures into errors; one that throws still gets its reason out.
+            log.error("reload through the admin API failed", e);
+            return AdminResponse.error(HttpResponseStatus.INTERNAL_SERVER_ERROR, "reload failed: " + e);
+        }
         if (!result.ok()) {
             log.warn("reload refused through the admin API: {}", result.errors());
             Map<String, Object> body = new LinkedHashMap<>();

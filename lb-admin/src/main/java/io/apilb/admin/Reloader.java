@@ -13,7 +13,10 @@ import java.util.Objects;
 @FunctionalInterface
 public interface Reloader {
 
-    /** Applies the file again; an invalid file must leave the running configuration untouched. */
+    /**
+     * Applies the file again, all or nothing: an invalid file, or any failure while preparing it, must
+     * leave the running configuration untouched and come back as the errors, not as an exception.
+     */
     Result reload() throws Exception;
 
     /**

@@ -48,8 +48,8 @@ final class ProxiedCluster implements AutoCloseable {
         }
         ApilbConfig config = c.build();
         pool = new BackendPool(config.backends());
-        proxy = new ProxyServer(config, pool);
-        proxy.start();
+        proxy = new ProxyServer(pool);
+        proxy.start(config);
         proxyAddress = proxy.boundAddresses().get(0);
         admin = new AdminServer(new AdminConfig(true, new HostPort("127.0.0.1", 0), null, null), pool, proxy.stats(),
                 null, registry, null);

@@ -31,6 +31,8 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
+import javax.net.ssl.SSLException;
+
 /**
  * One running balancer: meters, backend pool, health checker, proxy and admin port wired from
  * one config, with the order of start, reload and stop in one place.
@@ -41,6 +43,8 @@ import java.util.concurrent.TimeUnit;
  */
 public final class ApilbRuntime implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ApilbRuntime.class);
+    /** How long an admin port replaced by a reload keeps serving, so the reply to that reload leaves. */
+    private static final Duration ADMIN_HANDOVER = Duration.ofMillis(200);
 
     private final Path configFile;
     private final BackendPool pool;
@@ -54,13 +58,23 @@ public final class ApilbRuntime implements AutoCloseable {
     private volatile ApilbConfig config;
     private volatile HealthChecker health;
     private volatile AdminServer admin;
+    /** An admin server replaced by a reload, serving until the reply to that reload has left. */
+    private volatile AdminServer retiringAdmin;
     private volatile boolean shuttingDown;
+    /** Test seam: called after each preparation step of a reload, so a test can make any of them fail. */
+    volatile PreparedStep preparedStep = step -> { };
+
+    /** A hook between the preparation steps of a reload. */
+    @FunctionalInterface
+    interface PreparedStep {
+        void reached(String step) throws Exception;
+    }
 
     private ApilbRuntime(ApilbConfig config, Path configFile) {
         this.config = config;
         this.configFile = configFile;
         this.pool = new BackendPool(config.backends());
-        this.proxy = new ProxyServer(config, pool);
+        this.proxy = new ProxyServer(pool);
     }
 
     /**
@@ -90,23 +104,25 @@ public final class ApilbRuntime implements AutoCloseable {
 
     private void startParts() throws Exception {
         pool.addListener((backend, oldHealth, oldState) -> scheduleDrainTimeout(backend, oldState));
-        // Listeners first: until the first probe, backends are UNKNOWN and routable, as HAProxy's
-        // servers start up, so traffic flows while the TLS stack and the meters load.
-        proxy.start();
         registry = AdminServer.newMeterRegistry();
         health = new HealthChecker(config.health(), pool, registry);
         health.start();
-        startAdmin(config);
+        // The admin port before the listeners: whoever sees the proxy port accept (Keepalived, a
+        // container runtime, a deploy script) asks /healthz next, and must get an answer, if only 503.
+        admin = newAdmin(config);
+        if (admin != null) {
+            admin.start();
+        }
+        proxy.start(config);
     }
 
-    private void startAdmin(ApilbConfig c) {
+    /** An admin server for {@code c}, not started; null when the admin port is off. */
+    private AdminServer newAdmin(ApilbConfig c) {
         if (!c.admin().enabled()) {
-            return;
+            return null;
         }
-        AdminServer a = new AdminServer(c.admin(), pool, proxy.stats(), checks, registry,
+        return new AdminServer(c.admin(), pool, proxy.stats(), checks, registry,
                 configFile == null ? null : this::reload);
-        a.start();
-        admin = a;
     }
 
     /** Results of whichever health checker is current: reload may replace it. */
@@ -154,15 +170,28 @@ public final class ApilbRuntime implements AutoCloseable {
         return a == null ? null : a.boundAddress();
     }
 
+    /** The current health checker (tests: a refused reload keeps it). */
+    HealthChecker health() {
+        return health;
+    }
+
     public boolean shuttingDown() {
         return shuttingDown;
     }
 
     /**
-     * Re-reads the config file and applies it. An invalid file, or one whose new listener cannot be
-     * bound, changes nothing and comes back as the errors. Unchanged backends keep their
-     * connections, counters and health; removed ones take no new connections and their open ones
-     * are closed after {@code drainTimeout}.
+     * Re-reads the config file and applies it, all or nothing. First everything the new config
+     * needs is built and checked while the old one keeps running: the file is loaded and validated,
+     * the admin token file read, new listeners bound (not yet accepting), a new health checker
+     * prepared (TLS files loaded, prober thread started) and a new admin address bound. Any failure
+     * there, of any kind, undoes what was prepared and comes back as the errors; the running config
+     * is untouched. Only then is it committed, in steps that cannot fail: proxy (new connections'
+     * settings, new listeners accept, removed ones close), backend pool, health checker (the old one
+     * stops, the new one continues each remaining master's rise/fall state and verdict), logging,
+     * config, admin port (the old one closes once this reply has left).
+     *
+     * <p>Unchanged backends keep their connections, counters and health; removed ones take no new
+     * connections and their open ones are closed after {@code drainTimeout}.
      */
     public synchronized Reloader.Result reload() {
         if (configFile == null) {
@@ -179,20 +208,8 @@ public final class ApilbRuntime implements AutoCloseable {
             return Reloader.Result.refused(e.errors());
         }
         ApilbConfig old = config;
-        HealthChecker nextHealth = null;
-        if (!next.health().equals(old.health())) {
-            // The TLS files are loaded before anything changes, so a bad CA or key refuses the reload.
-            try {
-                HealthChecker.checkTls(next.health());
-            } catch (Exception e) {
-                String error = "health.tls: " + e.getMessage();
-                log.warn("reload refused, the running config stays: {}", error);
-                return Reloader.Result.refused(List.of(error));
-            }
-            nextHealth = new HealthChecker(next.health(), pool, registry);
-        }
         if (next.admin().enabled() && !next.admin().equals(old.admin())) {
-            // The admin port restarts after the reload is applied; a token it cannot read must refuse it now.
+            // A token file the admin port cannot read refuses the reload before anything is prepared.
             try {
                 AdminAccess.readToken(next.admin());
             } catch (IllegalStateException e) {
@@ -200,62 +217,169 @@ public final class ApilbRuntime implements AutoCloseable {
                 return Reloader.Result.refused(List.of(e.getMessage()));
             }
         }
+        Staged staged = new Staged();
         try {
-            proxy.reconfigure(next);
-        } catch (IllegalStateException e) {
-            log.warn("reload refused, the running config stays: {}", e.getMessage());
-            return Reloader.Result.refused(List.of(e.getMessage()));
+            prepare(old, next, staged);
+        } catch (Exception | Error e) {
+            staged.rollBack();
+            if (e instanceof VirtualMachineError fatal) {
+                throw fatal;
+            }
+            // Anything else, a class that fails to load (a TLS provider) included, is a refused reload.
+            String error = e instanceof IllegalStateException ? e.getMessage() : "reload: " + e;
+            if (e instanceof IllegalStateException) {
+                log.warn("reload refused, the running config stays: {}", error);
+            } else {
+                log.warn("reload refused, the running config stays: {}", error, e);
+            }
+            return Reloader.Result.refused(List.of(error));
         }
+        BackendPool.Change change = commit(old, next, staged);
+        log.info("reloaded {}: +{} -{} backends, {} kept", configFile, change.added().size(),
+                change.removed().size(), change.kept().size());
+        return Reloader.Result.applied();
+    }
+
+    /** What a reload built before switching: undone on failure, committed otherwise. */
+    private final class Staged {
+        ProxyServer.Prepared listeners;
+        HealthChecker health;
+        boolean adminRebinds;
+        AdminServer admin;
+
+        void rollBack() {
+            // Each undo on its own: one that fails must not leave the others' threads or sockets behind.
+            undo("admin", () -> {
+                if (admin != null) {
+                    admin.close();
+                }
+            });
+            undo("health", () -> {
+                if (health != null) {
+                    health.close();
+                }
+            });
+            undo("listeners", () -> {
+                if (listeners != null) {
+                    proxy.rollback(listeners);
+                }
+            });
+        }
+
+        private void undo(String what, Runnable action) {
+            try {
+                action.run();
+            } catch (RuntimeException e) {
+                log.error("reload: undoing the prepared {} failed", what, e);
+            }
+        }
+    }
+
+    /** Builds and checks everything {@code next} needs without switching anything; records it in {@code staged}. */
+    private void prepare(ApilbConfig old, ApilbConfig next, Staged staged) throws Exception {
+        staged.listeners = proxy.prepare(next);
+        preparedStep.reached("listeners");
+        if (!next.health().equals(old.health())) {
+            staged.health = new HealthChecker(next.health(), pool, registry);
+            try {
+                staged.health.prepare();
+            } catch (SSLException | IllegalArgumentException e) {
+                // What loading the CA, certificate or key throws: a file that is missing or not what it should be.
+                throw new IllegalStateException("health.tls: " + e.getMessage(), e);
+            }
+        }
+        preparedStep.reached("health");
+        // A new address is bound now, beside the old one; the same address cannot be, and restarts after commit.
+        staged.adminRebinds = !next.admin().equals(old.admin())
+                && (!next.admin().enabled() || !old.admin().enabled() || !next.admin().address().equals(old.admin().address()));
+        if (staged.adminRebinds) {
+            staged.admin = newAdmin(next);
+            if (staged.admin != null) {
+                staged.admin.start();
+            }
+        }
+        preparedStep.reached("admin");
+    }
+
+    /** Switches to {@code next}; every step here only swaps what {@link #prepare} built. */
+    private BackendPool.Change commit(ApilbConfig old, ApilbConfig next, Staged staged) {
+        proxy.commit(staged.listeners);
         BackendPool.Change change = pool.reconfigure(next.backends(), next.health().enabled());
         for (Backend removed : change.removed()) {
             closeLater(removed, next.drainTimeout(), Termination.BACKEND_REMOVED);
         }
-        if (nextHealth != null) {
-            health.close();
-            health = nextHealth;
-            try {
-                nextHealth.start();
-            } catch (Exception e) {
-                log.error("health checks could not start after reload: {}", e.getMessage());
-            }
+        if (staged.health != null) {
+            staged.health.startAfter(health);
+            health = staged.health;
         } else {
             health.backendsChanged();
         }
         LogSetup.apply(next.logging());
         config = next;
         AdminServer a = admin;
-        if (!next.admin().equals(old.admin())) {
-            // The reply to a reload through the admin API must leave before its server restarts.
-            control.schedule(() -> restartAdmin(next), 200, TimeUnit.MILLISECONDS);
+        if (staged.adminRebinds) {
+            admin = staged.admin;
+            if (a != null) {
+                // A reload through the API runs on the old server's worker: its reply must leave first.
+                retiringAdmin = a;
+                control.schedule(() -> closeRetiringAdmin(a), ADMIN_HANDOVER.toMillis(), TimeUnit.MILLISECONDS);
+            }
+        } else if (!next.admin().equals(old.admin())) {
+            control.schedule(() -> restartAdmin(next, old), ADMIN_HANDOVER.toMillis(), TimeUnit.MILLISECONDS);
         } else if (a != null) {
             a.refreshMetrics();
         }
-        log.info("reloaded {}: +{} -{} backends, {} kept", configFile, change.added().size(),
-                change.removed().size(), change.kept().size());
-        return Reloader.Result.applied();
+        return change;
     }
 
-    /** Runs {@link #reload()} on the control thread, as SIGHUP does; logs the outcome. */
+    /**
+     * Runs {@link #reload()} on the control thread, as SIGHUP does; logs the outcome, including a
+     * failure the reload did not turn into errors (the executor would drop it silently).
+     */
     public void reloadInBackground() {
         control.execute(() -> {
-            Reloader.Result r = reload();
-            if (!r.ok()) {
-                log.warn("reload on SIGHUP refused: {}", String.join("; ", r.errors()));
+            try {
+                Reloader.Result r = reload();
+                if (!r.ok()) {
+                    log.warn("reload on SIGHUP refused: {}", String.join("; ", r.errors()));
+                }
+            } catch (RuntimeException | Error e) {
+                log.error("reload on SIGHUP failed", e);
             }
         });
     }
 
-    private synchronized void restartAdmin(ApilbConfig c) {
+    /**
+     * The admin port on the same address with other settings (token): it cannot be bound twice, so
+     * it restarts; should the new settings not bind after all, the old ones come back.
+     */
+    private synchronized void restartAdmin(ApilbConfig c, ApilbConfig previous) {
         AdminServer old = admin;
         if (old != null) {
             old.close();
             admin = null;
         }
         try {
-            startAdmin(c);
+            AdminServer a = newAdmin(c);
+            a.start();
+            admin = a;
             log.info("admin port restarted for the new admin settings");
         } catch (RuntimeException e) {
-            log.error("admin port could not start with the new settings: {}", e.getMessage());
+            log.error("admin port could not start with the new settings, back to the old ones: {}", e.getMessage());
+            try {
+                AdminServer a = newAdmin(previous);
+                a.start();
+                admin = a;
+            } catch (RuntimeException again) {
+                log.error("admin port could not start again with the old settings either: {}", again.getMessage());
+            }
+        }
+    }
+
+    private synchronized void closeRetiringAdmin(AdminServer a) {
+        a.close();
+        if (retiringAdmin == a) {
+            retiringAdmin = null;
         }
     }
 
@@ -322,6 +446,10 @@ public final class ApilbRuntime implements AutoCloseable {
         }
         if (a != null) {
             a.close();
+        }
+        AdminServer retiring = retiringAdmin;
+        if (retiring != null) {
+            retiring.close();
         }
         control.shutdownNow();
         if (registry != null) {

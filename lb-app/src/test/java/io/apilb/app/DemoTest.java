@@ -28,6 +28,10 @@ class DemoTest {
         try (DemoCluster cluster = DemoCluster.launch(3);
              ApilbRuntime rt = ApilbRuntime.start(Demo.config(cluster, new HostPort("127.0.0.1", 0),
                      new HostPort("127.0.0.1", 0)))) {
+            // Health checks start before the listeners: a first probe that times out on a busy machine
+            // takes a master out of the rotation until it rises again.
+            await().atMost(Duration.ofSeconds(20)).until(() -> rt.pool().all().stream()
+                    .allMatch(b -> b.health() == Health.UP));
             InetSocketAddress lb = rt.listenerAddresses().get(0);
             // Rotation is what this checks, so it starts once every master has passed a probe: on a
             // loaded machine a cold first probe may time out and take a master out for a while.

@@ -14,13 +14,13 @@ import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslProvider;
-import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.DefaultThreadFactory;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.util.HashSet;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -40,8 +40,9 @@ import javax.net.ssl.SSLException;
  * proxy's failed dials are not tracked either: with no probe to bring a backend back, one failed dial
  * would keep it DOWN for good.
  *
- * <p>Lifecycle: construct, {@link #start()} once, {@link #backendsChanged()} after the pool's
- * backend set changed (reload), {@link #close()} once. Methods are thread-safe; none blocks except
+ * <p>Lifecycle: construct, {@link #start()} once (or, on reload, {@link #prepare()} while the old
+ * checker runs, then {@link #startAfter} it, which stops the old one and carries its state over),
+ * {@link #backendsChanged()} after the pool's backend set changed (reload), {@link #close()} once. Methods are thread-safe; none blocks except
  * {@link #close()}, which waits for the prober thread to stop.
  */
 public final class HealthChecker implements CheckResults, AutoCloseable {
@@ -52,7 +53,8 @@ public final class HealthChecker implements CheckResults, AutoCloseable {
     private final HealthMetrics metrics;
     private final SslProvider provider;
     private final Map<String, ProbeSession> sessions = new ConcurrentHashMap<>();
-    private boolean started;
+    private boolean prepared;
+    private boolean running;
     private EventLoopGroup group;
     private EventLoop loop;
     private OffLoopResolver resolver;
@@ -73,56 +75,79 @@ public final class HealthChecker implements CheckResults, AutoCloseable {
     }
 
     /**
-     * Starts probing every backend of the pool and listening to the proxy's dials.
+     * Starts probing every backend of the pool and listening to the proxy's dials:
+     * {@link #prepare()} then {@link #startAfter startAfter(null)}.
      *
      * @throws SSLException             when the TLS files of {@code health.tls} cannot be used
      * @throws IllegalStateException    when already started
      */
     public synchronized void start() throws SSLException {
-        if (started) {
+        prepare();
+        startAfter(null);
+    }
+
+    /**
+     * Does everything of starting that can fail, without probing or touching the pool: loads the TLS
+     * files and starts the prober thread. A reload prepares the next checker while the old one still
+     * runs; {@link #close()} undoes this without disturbing the running one.
+     *
+     * @throws SSLException          when the TLS files of {@code health.tls} cannot be used
+     * @throws IllegalStateException when already prepared
+     */
+    public synchronized void prepare() throws SSLException {
+        if (prepared) {
             throw new IllegalStateException("already started");
         }
-        started = true;
+        prepared = true;
         if (!config.enabled()) {
-            log.info("health checking disabled: backends stay UNKNOWN (routable), failed dials are not tracked");
             return;
         }
         SslContext ssl = config.mode() == HealthMode.TCP ? null : ProbeSslContexts.build(config.tls(), provider);
-        if (config.mode() != HealthMode.TCP && config.tls().insecure()) {
-            log.warn("health.tls.insecure: probes do not verify the API servers' certificates; "
-                    + "use only while bootstrapping, then set health.tls.ca");
-        }
         settings = ProbeSettings.of(config, ssl);
-        metrics.start();
         publisher = new VerdictPublisher(pool, config.onDown(), config.failOpen(), metrics);
         resolver = new OffLoopResolver();
         group = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("apilb-health", true),
                 NioIoHandler.newFactory());
         loop = group.next();
-        log.info("health checking: mode={} path={} interval={}ms timeout={}ms rise={} fall={} onDown={} tls={}",
-                config.mode(), config.path(), config.interval().toMillis(), config.timeout().toMillis(), config.rise(),
-                config.fall(), config.onDown(), config.mode() == HealthMode.TCP ? "-" : provider);
-        loop.execute(this::syncSessions);
-        pool.setConnectObserver(new PassiveObserver());
     }
 
     /**
-     * Loads the TLS files a checker with this config would use, without starting anything, so a
-     * reload can refuse a health section whose CA, certificate or key cannot be used before it
-     * changes anything. Blocks on file reads: not for event loops.
+     * Stops {@code previous} (when not null), then starts probing where it left off: a backend it
+     * probed keeps its rise/fall streak, its verdict and its recent results, so a changed
+     * {@code health} section neither resets a verdict nor lets one result skip {@code fall}. Does
+     * nothing that can fail: that was {@link #prepare()}.
      *
-     * @throws SSLException naming what could not be used
+     * @throws IllegalStateException when not prepared, or already started
      */
-    public static void checkTls(HealthConfig config) throws SSLException {
-        if (config.enabled() && config.mode() != HealthMode.TCP) {
-            ReferenceCountUtil.release(ProbeSslContexts.build(config.tls(), ProbeSslContexts.defaultProvider()));
+    public synchronized void startAfter(HealthChecker previous) {
+        if (!prepared || running) {
+            throw new IllegalStateException(prepared ? "already started" : "not prepared");
         }
+        Map<Backend, ProbeSession> handedOver = previous == null ? Map.of() : previous.stop();
+        running = true;
+        if (!config.enabled()) {
+            log.info("health checking disabled: backends stay UNKNOWN (routable), failed dials are not tracked");
+            return;
+        }
+        if (config.mode() != HealthMode.TCP && config.tls().insecure()) {
+            log.warn("health.tls.insecure: probes do not verify the API servers' certificates; "
+                    + "use only while bootstrapping, then set health.tls.ca");
+        }
+        metrics.start();
+        if (previous != null && previous.publisher != null) {
+            publisher.continueFrom(previous.publisher);
+        }
+        log.info("health checking: mode={} path={} interval={}ms timeout={}ms rise={} fall={} onDown={} tls={}",
+                config.mode(), config.path(), config.interval().toMillis(), config.timeout().toMillis(), config.rise(),
+                config.fall(), config.onDown(), config.mode() == HealthMode.TCP ? "-" : provider);
+        loop.execute(() -> syncSessions(handedOver));
+        pool.setConnectObserver(new PassiveObserver());
     }
 
     /** Re-reads {@link BackendPool#all()}: starts sessions for new backends, stops those of removed ones. */
     public synchronized void backendsChanged() {
-        if (loop != null) {
-            loop.execute(this::syncSessions);
+        if (loop != null && running) {
+            loop.execute(() -> syncSessions(Map.of()));
         }
     }
 
@@ -141,23 +166,39 @@ public final class HealthChecker implements CheckResults, AutoCloseable {
     /** Stops every probe and the prober thread; waits up to a few seconds for it. Idempotent. */
     @Override
     public synchronized void close() {
-        if (loop == null) {
-            return;
-        }
-        pool.setConnectObserver(ConnectObserver.NONE);
-        // Probes in flight close their connections (TLS close_notify included) before the loop goes away.
-        loop.submit(() -> sessions.values().forEach(ProbeSession::stop)).awaitUninterruptibly(1, TimeUnit.SECONDS);
-        group.shutdownGracefully(50, 1000, TimeUnit.MILLISECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS);
-        resolver.close();
-        for (ProbeSession s : sessions.values()) {
-            metrics.backendRemoved(s.backend());
-        }
-        metrics.close();
-        sessions.clear();
-        loop = null;
+        stop();
     }
 
-    private void syncSessions() {
+    /** Closes, and returns the stopped sessions by backend for a successor to continue from. */
+    private synchronized Map<Backend, ProbeSession> stop() {
+        if (loop == null) {
+            return Map.of();
+        }
+        if (running) {
+            pool.setConnectObserver(ConnectObserver.NONE);
+        }
+        Map<Backend, ProbeSession> stopped = new IdentityHashMap<>();
+        // Probes in flight close their connections (TLS close_notify included) before the loop goes away.
+        loop.submit(() -> sessions.values().forEach(s -> {
+            s.stop();
+            stopped.put(s.backend(), s);
+        })).awaitUninterruptibly(1, TimeUnit.SECONDS);
+        group.shutdownGracefully(50, 1000, TimeUnit.MILLISECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS);
+        resolver.close();
+        if (running) {
+            // Only a checker that ran registered meters; a prepared one must not remove its predecessor's.
+            for (ProbeSession s : sessions.values()) {
+                metrics.backendRemoved(s.backend());
+            }
+            metrics.close();
+        }
+        sessions.clear();
+        loop = null;
+        return stopped;
+    }
+
+    /** Runs on the prober's loop; {@code handedOver}: a predecessor's stopped sessions to continue from. */
+    private void syncSessions(Map<Backend, ProbeSession> handedOver) {
         Set<String> present = new HashSet<>();
         for (Backend b : pool.all()) {
             present.add(b.name());
@@ -170,7 +211,7 @@ public final class HealthChecker implements CheckResults, AutoCloseable {
             }
             Probe probe = new Probe(b, settings, loop, resolver);
             ProbeSession s = new ProbeSession(b, probe, loop, config.interval(), config.rise(), config.fall(), metrics,
-                    publisher);
+                    publisher, handedOver.get(b));
             sessions.put(b.name(), s);
             metrics.backendAdded(b);
             s.start();

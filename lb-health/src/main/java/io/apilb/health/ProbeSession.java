@@ -29,7 +29,7 @@ final class ProbeSession {
     private final EventLoop loop;
     private final long intervalNanos;
     private final RiseFallTracker tracker;
-    private final CheckHistory history = new CheckHistory();
+    private final CheckHistory history;
     private final HealthMetrics metrics;
     private final VerdictPublisher publisher;
     private final AtomicBoolean passivePending = new AtomicBoolean();
@@ -37,13 +37,20 @@ final class ProbeSession {
     private ProbeAttempt inFlight;
     private boolean stopped;
 
+    /**
+     * @param previous the stopped session of the same backend under the previous health settings, or
+     *                 null: its verdict, rise/fall streak and results carry over, so a reload neither
+     *                 resets a verdict nor lets the first result after it decide alone
+     */
     ProbeSession(Backend backend, Probe probe, EventLoop loop, Duration interval, int rise, int fall,
-                 HealthMetrics metrics, VerdictPublisher publisher) {
+                 HealthMetrics metrics, VerdictPublisher publisher, ProbeSession previous) {
         this.backend = backend;
         this.probe = probe;
         this.loop = loop;
         this.intervalNanos = interval.toNanos();
-        this.tracker = new RiseFallTracker(rise, fall);
+        this.tracker = previous == null ? new RiseFallTracker(rise, fall)
+                : new RiseFallTracker(rise, fall, previous.tracker);
+        this.history = previous == null ? new CheckHistory() : previous.history;
         this.metrics = metrics;
         this.publisher = publisher;
     }

@@ -29,6 +29,17 @@ final class RiseFallTracker {
     }
 
     /**
+     * A tracker with new thresholds that continues where {@code from} stands: same verdict, same
+     * streak against it (for a health reload; a streak already at the new threshold flips on the
+     * next observation against the verdict).
+     */
+    RiseFallTracker(int rise, int fall, RiseFallTracker from) {
+        this(rise, fall);
+        this.health = from.health;
+        this.streak = from.streak;
+    }
+
+    /**
      * Records one observation.
      *
      * @return the new verdict when this observation changed it, otherwise null

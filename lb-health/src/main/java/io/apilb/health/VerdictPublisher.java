@@ -41,6 +41,16 @@ final class VerdictPublisher {
         this.metrics = metrics;
     }
 
+    /**
+     * Takes over a predecessor's all-down episode (health reload), so an episode under way is
+     * neither announced twice nor lost from the gauge. Called before this publisher's first use.
+     */
+    void continueFrom(VerdictPublisher previous) {
+        allDown = previous.allDown;
+        allDownSinceMillis = previous.allDownSinceMillis;
+        metrics.allDown(allDown);
+    }
+
     void publish(Backend backend, Health to, CheckResult cause) {
         Health from = backend.health();
         metrics.transition(backend, to);

@@ -45,8 +45,8 @@ final class ProxyRig implements AutoCloseable {
             pool = new BackendPool(config.backends());
             checker = new HealthChecker(health, pool, registry);
             flips = new HealthFixtures.Flips(pool, checker);
-            proxy = new ProxyServer(config, pool);
-            proxy.start();
+            proxy = new ProxyServer(pool);
+            proxy.start(config);
             checker.start();
         } catch (Exception | Error e) {
             servers.forEach(TestApiServer::close);

@@ -61,4 +61,29 @@ class RiseFallTrackerTest {
         assertEquals("fall: 0 (expected: >= 1)",
                 assertThrows(IllegalArgumentException.class, () -> new RiseFallTracker(2, 0)).getMessage());
     }
+
+    /**
+     * A tracker taken over by a reload with new thresholds: {@code before} observed under the old
+     * rise/fall (2/2), {@code after} under the new ones; {@code verdict} after the last.
+     */
+    @ParameterizedTest(name = "{0} then rise={1} fall={2}: {3} -> {4}")
+    @CsvSource({
+        "+,   2, 2, -,   U",
+        "+,   2, 3, --,  U",
+        "+,   2, 2, --,  D",
+        "+-,  2, 2, -,   D",
+        "+-,  2, 3, -,   U",
+        "+-,  2, 1, +-,  D",
+        "-,   2, 2, +,   D",
+        "-+,  2, 2, +,   U",
+        "-+,  3, 2, ++,  U",
+    })
+    void aTakenOverTrackerKeepsTheVerdictAndTheStreak(String before, int rise, int fall, String after, char verdict) {
+        RiseFallTracker old = new RiseFallTracker(2, 2);
+        before.chars().forEach(c -> old.record(c == '+'));
+        RiseFallTracker next = new RiseFallTracker(rise, fall, old);
+        assertEquals(old.health(), next.health(), "the verdict carries over");
+        after.chars().forEach(c -> next.record(c == '+'));
+        assertEquals(verdict == 'U' ? Health.UP : Health.DOWN, next.health());
+    }
 }

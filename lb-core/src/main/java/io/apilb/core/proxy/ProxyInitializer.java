@@ -12,10 +12,11 @@ import java.util.function.Supplier;
  * new connections only.
  */
 final class ProxyInitializer extends ChannelInitializer<Channel> {
-    private final String listener;
+    private final Supplier<String> listener;
     private final Supplier<ProxyContext> context;
 
-    ProxyInitializer(String listener, Supplier<ProxyContext> context) {
+    /** @param listener the listener's name, read per connection because a reload may rename it */
+    ProxyInitializer(Supplier<String> listener, Supplier<ProxyContext> context) {
         this.listener = listener;
         this.context = context;
     }
@@ -24,7 +25,7 @@ final class ProxyInitializer extends ChannelInitializer<Channel> {
     protected void initChannel(Channel ch) {
         ProxyContext ctx = context.get();
         if (SourceLimitHandler.admit(ch, ctx.stats)) {
-            ch.pipeline().addLast("frontend", new FrontendHandler(ctx, listener));
+            ch.pipeline().addLast("frontend", new FrontendHandler(ctx, listener.get()));
         }
     }
 }

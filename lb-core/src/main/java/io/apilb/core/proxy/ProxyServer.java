@@ -4,6 +4,8 @@ import io.apilb.core.backend.BackendPool;
 import io.apilb.core.backend.Termination;
 import io.apilb.core.balance.Selector;
 import io.apilb.core.config.ApilbConfig;
+import io.apilb.core.config.HostPort;
+import io.apilb.core.config.Limits;
 import io.apilb.core.config.ListenerConfig;
 import io.apilb.core.transport.Transport;
 import io.netty.bootstrap.ServerBootstrap;
@@ -19,10 +21,9 @@ import org.slf4j.LoggerFactory;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -34,9 +35,15 @@ import java.util.concurrent.atomic.AtomicLong;
  * Accepting and relaying share one event loop group of one thread per core; each connection's
  * two legs live on one loop.
  *
- * <p>{@link #start()}, {@link #reconfigure(ApilbConfig)} and {@link #shutdown(Duration)} block and
- * must not be called from an event loop; they are serialised by the caller (the launcher's main or
- * control thread).
+ * <p>The settings come from the caller, which owns the config: {@link #start(ApilbConfig)} binds the
+ * first listeners, a reload {@link #prepare prepares} the next config (its new listeners bound but not
+ * accepting) and then {@link #commit commits} or {@link #rollback rolls back} it. Listeners are known by
+ * address: one whose address stays keeps its socket (and its open connections) through a reload, even
+ * when renamed.
+ *
+ * <p>{@link #start}, {@link #prepare}, {@link #commit}, {@link #rollback} and {@link #shutdown(Duration)}
+ * block and must not be called from an event loop; they are serialised by the caller (the launcher's
+ * main or control thread).
  */
 public final class ProxyServer implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ProxyServer.class);
@@ -47,26 +54,22 @@ public final class ProxyServer implements AutoCloseable {
     private final Set<FrontendHandler> connections = ConcurrentHashMap.newKeySet();
     private final AtomicLong ids = new AtomicLong();
     private final BackendResolver resolver = new BackendResolver();
-    private final Map<ListenerConfig, Channel> listeners = new LinkedHashMap<>();
+    private final List<Listener> listeners = new ArrayList<>();
     private final EventLoopGroup group;
-    private volatile ApilbConfig config;
     private volatile ProxyContext context;
 
-    public ProxyServer(ApilbConfig config, BackendPool pool) {
-        this(config, pool, Transport.detect(), 0);
+    public ProxyServer(BackendPool pool) {
+        this(pool, Transport.detect(), 0);
     }
 
     /**
      * @param ioThreads event loop threads; 0 means one per available core
      */
-    public ProxyServer(ApilbConfig config, BackendPool pool, Transport transport, int ioThreads) {
-        this.config = Objects.requireNonNull(config, "config");
+    public ProxyServer(BackendPool pool, Transport transport, int ioThreads) {
         this.pool = Objects.requireNonNull(pool, "pool");
         this.transport = Objects.requireNonNull(transport, "transport");
         int threads = ioThreads > 0 ? ioThreads : Runtime.getRuntime().availableProcessors();
         this.group = transport.newGroup(threads, new DefaultThreadFactory("apilb-io", true));
-        this.context = newContext(config);
-        stats.sources().configure(config.limits().perSource());
     }
 
     private ProxyContext newContext(ApilbConfig c) {
@@ -76,11 +79,18 @@ public final class ProxyServer implements AutoCloseable {
                 c.timeouts().firstByte().toMillis(), connections, ids);
     }
 
-    /** Binds every listener. On any failure, whatever was bound is closed again and the threads released. */
-    public synchronized void start() {
+    /**
+     * Binds every listener of {@code config} and starts accepting. On any failure, whatever was bound
+     * is closed again and the threads released.
+     */
+    public synchronized void start(ApilbConfig config) {
+        Objects.requireNonNull(config, "config");
+        if (context != null) {
+            throw new IllegalStateException("already started");
+        }
         try {
-            listeners.putAll(bind(config, config.listeners()));
-        } catch (IllegalStateException e) {
+            commit(prepare(config));
+        } catch (RuntimeException | Error e) {
             group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
             resolver.close();
             throw e;
@@ -88,65 +98,115 @@ public final class ProxyServer implements AutoCloseable {
     }
 
     /**
-     * Applies a reloaded config: new connections use the new policy, timeouts and limits (open
-     * ones keep theirs); listeners that are new are bound, those gone are closed, unchanged ones
-     * keep accepting throughout. Binds first: if a new listener cannot bind, nothing changes and
-     * the exception says which.
+     * Prepares {@code next} without changing what runs: builds its connection settings and binds the
+     * listeners whose address is new, with accepting off (the kernel queues connections on them until
+     * {@link #commit}, and {@link #rollback} resets those). If one cannot bind, the others bound here
+     * are closed again and the exception names the listener.
+     *
+     * @throws IllegalStateException {@code listeners[i].address: cannot listen on ...}
      */
-    public synchronized void reconfigure(ApilbConfig next) {
+    public synchronized Prepared prepare(ApilbConfig next) {
         Objects.requireNonNull(next, "next");
-        List<ListenerConfig> toBind = new ArrayList<>();
-        for (ListenerConfig l : next.listeners()) {
-            if (!listeners.containsKey(l)) {
-                toBind.add(l);
+        List<Listener> unmatched = new ArrayList<>(listeners);
+        List<Listener> order = new ArrayList<>();
+        List<String> names = new ArrayList<>();
+        List<Listener> bound = new ArrayList<>();
+        try {
+            for (int i = 0; i < next.listeners().size(); i++) {
+                ListenerConfig l = next.listeners().get(i);
+                Listener same = take(unmatched, l.address());
+                if (same == null) {
+                    same = bind(next, l, i);
+                    bound.add(same);
+                }
+                order.add(same);
+                names.add(l.name());
             }
+            return new Prepared(newContext(next), next.limits().perSource(), order, names, bound, unmatched);
+        } catch (RuntimeException | Error e) {
+            bound.forEach(b -> b.channel.close().syncUninterruptibly());
+            throw e;
         }
-        Map<ListenerConfig, Channel> bound = bind(next, toBind);
-        context = newContext(next);
-        stats.sources().configure(next.limits().perSource());
-        config = next;
-        listeners.entrySet().removeIf(e -> {
-            if (next.listeners().contains(e.getKey())) {
-                return false;
-            }
-            log.info("listener={} closed ({})", e.getKey().name(), e.getKey().address());
-            e.getValue().close().syncUninterruptibly();
-            return true;
-        });
-        listeners.putAll(bound);
     }
 
-    private Map<ListenerConfig, Channel> bind(ApilbConfig c, List<ListenerConfig> toBind) {
-        Map<ListenerConfig, Channel> bound = new LinkedHashMap<>();
-        for (ListenerConfig l : toBind) {
-            ServerBootstrap b = new ServerBootstrap()
-                    .group(group)
-                    .channel(transport.serverChannelClass())
-                    .option(ChannelOption.SO_BACKLOG, 4096)
-                    .option(ChannelOption.SO_REUSEADDR, true)
-                    .childOption(ChannelOption.AUTO_READ, false)
-                    .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
-                    .childHandler(new ProxyInitializer(l.name(), () -> context));
-            transport.configureChildren(b, c.tcp());
-            ChannelFuture f = b.bind(l.address().host(), l.address().port()).awaitUninterruptibly();
-            if (!f.isSuccess()) {
-                bound.values().forEach(ch -> ch.close().syncUninterruptibly());
-                int index = c.listeners().indexOf(l);
-                throw new IllegalStateException("listeners[" + index + "].address: cannot listen on " + l.address()
-                        + ": " + f.cause().getMessage(), f.cause());
+    private static Listener take(List<Listener> from, HostPort address) {
+        for (Iterator<Listener> it = from.iterator(); it.hasNext(); ) {
+            Listener l = it.next();
+            if (l.address.equals(address)) {
+                it.remove();
+                return l;
             }
-            bound.put(l, f.channel());
-            log.info("listener={} listening on {} ({})", l.name(), AccessLog.format(f.channel().localAddress()),
-                    transport.name().toLowerCase(Locale.ROOT));
         }
-        return bound;
+        return null;
+    }
+
+    /**
+     * Switches to a prepared config: new connections use its policy, timeouts and limits (open ones keep
+     * theirs), its new listeners start accepting, those gone are closed; listeners whose address stayed
+     * kept accepting throughout. Does no I/O that can fail.
+     */
+    public synchronized void commit(Prepared p) {
+        context = p.context;
+        stats.sources().configure(p.perSource);
+        for (Listener gone : p.closed) {
+            log.info("listener={} closed ({})", gone.name, gone.address);
+            gone.channel.close().syncUninterruptibly();
+        }
+        for (int i = 0; i < p.order.size(); i++) {
+            Listener l = p.order.get(i);
+            String name = p.names.get(i);
+            if (p.bound.contains(l)) {
+                l.channel.config().setAutoRead(true);
+                log.info("listener={} listening on {} ({})", name, AccessLog.format(l.channel.localAddress()),
+                        transport.name().toLowerCase(Locale.ROOT));
+            } else if (!l.name.equals(name)) {
+                log.info("listener={} renamed from {}, still listening on {}", name, l.name, l.address);
+            }
+            l.name = name;
+        }
+        listeners.clear();
+        listeners.addAll(p.order);
+    }
+
+    /** Undoes {@link #prepare}: closes the listeners it bound, which never accepted; nothing else changed. */
+    public synchronized void rollback(Prepared p) {
+        for (Listener l : p.bound) {
+            l.channel.close().syncUninterruptibly();
+        }
+    }
+
+    /** {@link #prepare} then {@link #commit}: a reload of the proxy alone. */
+    public synchronized void reconfigure(ApilbConfig next) {
+        commit(prepare(next));
+    }
+
+    private Listener bind(ApilbConfig c, ListenerConfig l, int index) {
+        Listener listener = new Listener(l.name(), l.address());
+        ServerBootstrap b = new ServerBootstrap()
+                .group(group)
+                .channel(transport.serverChannelClass())
+                .option(ChannelOption.SO_BACKLOG, 4096)
+                .option(ChannelOption.SO_REUSEADDR, true)
+                // Accepting starts at commit: a prepared reload that is rolled back has served no one.
+                .option(ChannelOption.AUTO_READ, false)
+                .childOption(ChannelOption.AUTO_READ, false)
+                .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
+                .childHandler(new ProxyInitializer(() -> listener.name, () -> context));
+        transport.configureChildren(b, c.tcp());
+        ChannelFuture f = b.bind(l.address().host(), l.address().port()).awaitUninterruptibly();
+        if (!f.isSuccess()) {
+            throw new IllegalStateException("listeners[" + index + "].address: cannot listen on " + l.address()
+                    + ": " + f.cause().getMessage(), f.cause());
+        }
+        listener.channel = f.channel();
+        return listener;
     }
 
     /** The bound addresses, in listener order (resolves port 0). */
     public synchronized List<InetSocketAddress> boundAddresses() {
         List<InetSocketAddress> out = new ArrayList<>();
-        for (Channel ch : listeners.values()) {
-            out.add((InetSocketAddress) ch.localAddress());
+        for (Listener l : listeners) {
+            out.add((InetSocketAddress) l.channel.localAddress());
         }
         return out;
     }
@@ -155,14 +215,10 @@ public final class ProxyServer implements AutoCloseable {
         return stats;
     }
 
-    public Transport transport() {
-        return transport;
-    }
-
     /** Stops accepting new connections; established ones carry on. */
     public synchronized void stopAccepting() {
-        for (Channel ch : listeners.values()) {
-            ch.close().syncUninterruptibly();
+        for (Listener l : listeners) {
+            l.channel.close().syncUninterruptibly();
         }
         listeners.clear();
     }
@@ -190,5 +246,40 @@ public final class ProxyServer implements AutoCloseable {
     @Override
     public void close() {
         shutdown(Duration.ZERO);
+    }
+
+    /** One listening socket; its name may change on reload, its address never. */
+    private static final class Listener {
+        final HostPort address;
+        volatile String name;
+        Channel channel;
+
+        Listener(String name, HostPort address) {
+            this.name = name;
+            this.address = address;
+        }
+    }
+
+    /**
+     * A config prepared by {@link #prepare}: its connection settings and listeners, the new ones bound
+     * but not accepting, waiting for {@link #commit} or {@link #rollback}. Use once.
+     */
+    public static final class Prepared {
+        private final ProxyContext context;
+        private final Limits.PerSource perSource;
+        private final List<Listener> order;
+        private final List<String> names;
+        private final List<Listener> bound;
+        private final List<Listener> closed;
+
+        private Prepared(ProxyContext context, Limits.PerSource perSource, List<Listener> order, List<String> names,
+                         List<Listener> bound, List<Listener> closed) {
+            this.context = context;
+            this.perSource = perSource;
+            this.order = order;
+            this.names = names;
+            this.bound = bound;
+            this.closed = closed;
+        }
     }
 }

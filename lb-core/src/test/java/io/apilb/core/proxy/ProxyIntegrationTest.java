@@ -55,8 +55,8 @@ class ProxyIntegrationTest {
 
     private void startProxy(ApilbConfig config) {
         pool = new BackendPool(config.backends());
-        proxy = new ProxyServer(config, pool);
-        proxy.start();
+        proxy = new ProxyServer(pool);
+        proxy.start(config);
         address = proxy.boundAddresses().get(0);
     }
 
@@ -409,8 +409,8 @@ class ProxyIntegrationTest {
                     new io.apilb.core.config.HostPort("127.0.0.1", taken.getLocalPort()))), base.backends(), base.balance(),
                     base.retries(), base.timeouts(), base.tcp(), base.limits(), base.health(), base.admin(), base.logging(),
                     base.shutdownGrace(), base.drainTimeout(), base.shutdownDelay());
-            ProxyServer p = new ProxyServer(clash, new BackendPool(clash.backends()));
-            IllegalStateException e = assertThrows(IllegalStateException.class, p::start);
+            ProxyServer p = new ProxyServer(new BackendPool(clash.backends()));
+            IllegalStateException e = assertThrows(IllegalStateException.class, () -> p.start(clash));
             assertTrue(e.getMessage().startsWith("listeners[0].address: cannot listen on 127.0.0.1:" + taken.getLocalPort()),
                     e.getMessage());
         }

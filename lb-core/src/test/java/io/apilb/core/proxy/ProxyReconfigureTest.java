@@ -63,8 +63,8 @@ class ProxyReconfigureTest {
         ApilbConfig first = withListeners(TestConfigs.builder().backend(a).backend(b).build(), List.of(bound),
                 BalancePolicy.ROUNDROBIN);
         BackendPool pool = new BackendPool(first.backends());
-        ProxyServer proxy = closeLater(new ProxyServer(first, pool));
-        proxy.start();
+        ProxyServer proxy = closeLater(new ProxyServer(pool));
+        proxy.start(first);
         InetSocketAddress lb = proxy.boundAddresses().get(0);
 
         TestHttpsClient toB = null;
@@ -102,8 +102,8 @@ class ProxyReconfigureTest {
     void listenersAreAddedAndRemovedAndABindFailureChangesNothing() throws Exception {
         TestApiServer a = closeLater(TestApiServer.start("a"));
         ApilbConfig first = TestConfigs.builder().backend(a).build();
-        ProxyServer proxy = closeLater(new ProxyServer(first, new BackendPool(first.backends())));
-        proxy.start();
+        ProxyServer proxy = closeLater(new ProxyServer(new BackendPool(first.backends())));
+        proxy.start(first);
         int oldPort = proxy.boundAddresses().get(0).getPort();
         ListenerConfig old = new ListenerConfig("apiserver", new HostPort("127.0.0.1", oldPort));
 
@@ -124,5 +124,26 @@ class ProxyReconfigureTest {
         assertEquals("a", TestHttpsClient.getOnce(new InetSocketAddress("127.0.0.1", newPort), "/version").server());
         await().atMost(Duration.ofSeconds(2)).untilAsserted(() ->
                 assertThrows(ConnectException.class, () -> new Socket("127.0.0.1", old.address().port()).close()));
+    }
+
+    @Test
+    void renamingAListenerKeepsItsSocketAndItsConnections() throws Exception {
+        TestApiServer a = closeLater(TestApiServer.start("a"));
+        ListenerConfig before = new ListenerConfig("apiserver", new HostPort("127.0.0.1", freePort()));
+        ApilbConfig first = withListeners(TestConfigs.builder().backend(a).build(), List.of(before),
+                BalancePolicy.ROUNDROBIN);
+        ProxyServer proxy = closeLater(new ProxyServer(new BackendPool(first.backends())));
+        proxy.start(first);
+        InetSocketAddress lb = proxy.boundAddresses().get(0);
+
+        try (TestHttpsClient open = TestHttpsClient.connect(lb)) {
+            assertEquals("a", open.get("/version").server());
+            ListenerConfig renamed = new ListenerConfig("kube-apiserver", before.address());
+            proxy.reconfigure(withListeners(first, List.of(renamed), BalancePolicy.ROUNDROBIN));
+
+            assertEquals(List.of(lb), proxy.boundAddresses(), "the same socket, not a second bind");
+            assertEquals("a", open.get("/version").server(), "the open connection survives the rename");
+            assertEquals("a", TestHttpsClient.getOnce(lb, "/version").server(), "and new ones are accepted");
+        }
     }
 }

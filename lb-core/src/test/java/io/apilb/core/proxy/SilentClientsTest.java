@@ -60,8 +60,8 @@ class SilentClientsTest {
             c.backend(m);
         }
         ApilbConfig config = c.build();
-        proxy = new ProxyServer(config, new BackendPool(config.backends()));
-        proxy.start();
+        proxy = new ProxyServer(new BackendPool(config.backends()));
+        proxy.start(config);
         InetSocketAddress address = proxy.boundAddresses().get(0);
 
         InetAddress other = InetAddress.getByName("127.0.0.9");

@@ -63,8 +63,8 @@ class SourceLimitsIntegrationTest {
     }
 
     private void startProxy(ApilbConfig config) {
-        proxy = new ProxyServer(config, new BackendPool(config.backends()));
-        proxy.start();
+        proxy = new ProxyServer(new BackendPool(config.backends()));
+        proxy.start(config);
         address = proxy.boundAddresses().get(0);
     }
 
