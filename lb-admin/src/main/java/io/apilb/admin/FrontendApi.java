@@ -1,6 +1,7 @@
 package io.apilb.admin;
 
 import io.apilb.core.proxy.FrontendStats;
+import io.apilb.core.resource.DescriptorBudget;
 
 import io.netty.handler.codec.http.HttpMethod;
 
@@ -32,6 +33,9 @@ final class FrontendApi {
         body.put("rejectedConnections", stats.rejected());
         body.put("noBackendConnections", stats.noBackend());
         body.put("failOpenConnections", stats.failOpen());
+        // The limit in force: lower than configured when it did not fit the open-files limit.
+        body.put("maxConnections", DescriptorBudget.process().maxConnections());
+        body.put("configuredMaxConnections", DescriptorBudget.process().configuredMaxConnections());
         body.put("shuttingDown", shuttingDown.getAsBoolean());
         return AdminResponse.ok(body);
     }

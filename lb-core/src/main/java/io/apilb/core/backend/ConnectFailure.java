@@ -1,5 +1,7 @@
 package io.apilb.core.backend;
 
+import io.apilb.core.resource.LocalResourceError;
+
 import io.netty.channel.ConnectTimeoutException;
 
 import java.net.ConnectException;
@@ -18,10 +20,19 @@ public enum ConnectFailure {
     /** The name did not resolve. */
     DNS,
     /** Any other socket error (unreachable network, no route, ...). */
-    CONNECT_ERROR;
+    CONNECT_ERROR,
+    /**
+     * apilb ran short itself ({@link LocalResourceError}: descriptors, local ports, buffers, memory):
+     * the backend was never reached, so this says nothing about it.
+     */
+    LOCAL_RESOURCE;
 
     /** Classifies the cause of a failed connect. */
     public static ConnectFailure of(Throwable cause) {
+        // First: the JDK reports some local shortages as ConnectException (EADDRNOTAVAIL from epoll).
+        if (LocalResourceError.of(cause) != null) {
+            return LOCAL_RESOURCE;
+        }
         for (Throwable t = cause; t != null; t = t.getCause()) {
             if (t instanceof ConnectTimeoutException) {
                 return CONNECT_TIMEOUT;

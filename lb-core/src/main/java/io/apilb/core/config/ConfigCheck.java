@@ -1,5 +1,7 @@
 package io.apilb.core.config;
 
+import io.apilb.core.resource.DescriptorBudget;
+
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.Locale;
@@ -21,6 +23,7 @@ public final class ConfigCheck {
                     config.listeners().size(), plural(config.listeners().size(), "listener"),
                     config.backends().size(), plural(config.backends().size(), "backend"),
                     config.balance().name().toLowerCase(Locale.ROOT));
+            DescriptorBudget.process().printWarning(config.limits().maxConnections(), out);
             return 0;
         } catch (ConfigException e) {
             err.println(e.getMessage());

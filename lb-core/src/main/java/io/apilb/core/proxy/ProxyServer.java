@@ -5,6 +5,8 @@ import io.apilb.core.backend.Termination;
 import io.apilb.core.balance.Selector;
 import io.apilb.core.config.ApilbConfig;
 import io.apilb.core.config.ListenerConfig;
+import io.apilb.core.resource.AcceptErrors;
+import io.apilb.core.resource.DescriptorBudget;
 import io.apilb.core.transport.Transport;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
@@ -71,7 +73,7 @@ public final class ProxyServer implements AutoCloseable {
     private ProxyContext newContext(ApilbConfig c) {
         BackendConnector connector = new SocketConnector(transport, c.tcp(), c.timeouts(), resolver);
         return new ProxyContext(pool, Selector.of(c.balance()), connector, stats, c.retries(), c.health().failOpen(),
-                c.limits().maxConnections(), c.timeouts().idle().toMillis(), connections, ids);
+                DescriptorBudget.process().apply(c.limits().maxConnections()), c.timeouts().idle().toMillis(), connections, ids);
     }
 
     /** Binds every listener. On any failure, whatever was bound is closed again and the threads released. */
@@ -121,6 +123,7 @@ public final class ProxyServer implements AutoCloseable {
                     .channel(transport.serverChannelClass())
                     .option(ChannelOption.SO_BACKLOG, 4096)
                     .option(ChannelOption.SO_REUSEADDR, true)
+                    .handler(new AcceptErrors(l.name()))
                     .childOption(ChannelOption.AUTO_READ, false)
                     .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
                     .childHandler(new ProxyInitializer(l.name(), () -> context));
