@@ -61,6 +61,14 @@ final class ProbeAttempt extends ChannelInboundHandlerAdapter {
 
     /** Called once the connect is under way, on the same event loop. */
     void started(ChannelFuture connect) {
+        if (connect.isDone() && !connect.isSuccess() && !connect.channel().isRegistered()) {
+            // No socket could be made (out of descriptors, say): Netty hands back a channel that was
+            // never registered, with nothing to close, and a future that would notify on another thread.
+            if (!done) {
+                connectFailed(connect.cause());
+            }
+            return;
+        }
         channel = connect.channel();
         if (done) {
             // Ended before the connect was even issued: only the socket is left to close.

@@ -9,15 +9,16 @@ import java.util.concurrent.TimeUnit;
 /**
  * The handler of a listening channel: a failed {@code accept} surfaces here as
  * {@code exceptionCaught}. A local shortage (no descriptor for the new socket, mostly) is counted
- * and logged by {@link LocalResources} and accepting pauses for {@value #PAUSE_MILLIS} ms, so a
- * listener does not spin on a backlog it cannot take while descriptors are short; the connections
- * wait in the backlog and are taken once some are free. Other errors go on down the pipeline as
- * before. Open connections are never touched.
+ * and logged by {@link LocalResources}, and accepting pauses for {@value #PAUSE_MILLIS} ms so that a
+ * listener does not spin on a backlog it cannot take; the connections wait in the backlog and are
+ * taken once descriptors are free. Netty's own acceptor pauses a second on any error; descriptors
+ * come back as soon as connections close, so the pause here is short and new clients are served
+ * again promptly. Other errors go on down the pipeline as before. Open connections are never touched.
  *
  * <p>Runs on the listener's event loop.
  */
 public final class AcceptErrors extends ChannelInboundHandlerAdapter {
-    static final long PAUSE_MILLIS = 250;
+    static final long PAUSE_MILLIS = 50;
 
     private final String where;
 
