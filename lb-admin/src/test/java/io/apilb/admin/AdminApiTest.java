@@ -241,7 +241,9 @@ class AdminApiTest {
     void frontendCountersAreServed() throws Exception {
         JsonNode f = json(admin.get("/api/v1/frontend"));
         assertEquals(Set.of("activeConnections", "acceptedConnections", "rejectedConnections",
-                "noBackendConnections", "failOpenConnections", "shuttingDown"), fieldNames(f));
+                "noBackendConnections", "failOpenConnections", "maxConnections", "configuredMaxConnections",
+                "shuttingDown"), fieldNames(f));
+        assertTrue(f.get("maxConnections").asInt() <= f.get("configuredMaxConnections").asInt(), f::toString);
         assertEquals(0, f.get("acceptedConnections").asLong());
         assertFalse(f.get("shuttingDown").asBoolean());
     }

@@ -160,6 +160,17 @@ class LocalExhaustionIT {
     }
 
     @Test
+    void checkConfigWarnsWhenMaxConnectionsDoesNotFitTheOpenFilesLimit() {
+        assumeTrue(Commands.available("prlimit"), "prlimit (util-linux) not installed");
+        Commands.Result r = Commands.run(Duration.ofSeconds(60), "prlimit", "--nofile=256", java(), "-jar",
+                System.getProperty("apilb.jar", "target/apilb.jar"), "check-config", "../config/minimal.yaml");
+        assertEquals(0, r.exit(), r.output());
+        assertTrue(r.output().contains("OK: ../config/minimal.yaml"), r.output());
+        assertTrue(r.output().contains("WARNING: limits.maxConnections: 20000 needs ")
+                && r.output().contains("the open-files limit is 256: using maxConnections "), r.output());
+    }
+
+    @Test
     void portExhaustionIsLocalAndOver3sAfterTheFloodEnds(@TempDir Path dir) throws Exception {
         assumeTrue(Commands.isRoot(), "not root: creating a network namespace needs it");
         Commands.assumeInstalled("ip", "iproute2", "the namespace cannot be made");

@@ -9,7 +9,8 @@ import java.util.Locale;
 /**
  * {@code apilb check-config FILE}: loads a config file as start-up would, without starting
  * anything, and says whether it can be used. Prints {@code OK: <file>: N listeners, M backends,
- * balance X} and returns 0, or prints every error, one a line, and returns 1.
+ * balance X} and returns 0 (with a warning on {@code err} when {@code limits.maxConnections} does not
+ * fit this process's open-files limit), or prints every error, one a line, and returns 1.
  */
 public final class ConfigCheck {
     private ConfigCheck() {
@@ -23,7 +24,7 @@ public final class ConfigCheck {
                     config.listeners().size(), plural(config.listeners().size(), "listener"),
                     config.backends().size(), plural(config.backends().size(), "backend"),
                     config.balance().name().toLowerCase(Locale.ROOT));
-            DescriptorBudget.process().printWarning(config.limits().maxConnections(), out);
+            DescriptorBudget.process().printWarning(config.limits().maxConnections(), err);
             return 0;
         } catch (ConfigException e) {
             err.println(e.getMessage());
