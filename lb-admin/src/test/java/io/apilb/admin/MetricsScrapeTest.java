@@ -74,8 +74,8 @@ class MetricsScrapeTest {
             assertEquals(b.stats().bytesIn(), m.value("apilb_backend_bytes_total", "backend", n, "direction", "in"), n);
             assertEquals(b.stats().bytesOut(), m.value("apilb_backend_bytes_total", "backend", n, "direction", "out"), n);
             assertEquals(0, m.value("apilb_backend_connections_active", "backend", n), n);
-            assertEquals(ConnectFailure.values().length, m.find("apilb_backend_connect_failures_total", "backend", n).size(),
-                    "one series per reason");
+            assertEquals(ConnectFailure.values().length,
+                    m.find("apilb_backend_connect_failures_total", "backend", n).size(), "one series per reason");
             connections += b.stats().total();
         }
         assertEquals(16, connections, "12 + 1 + 3 client connections, each counted once where it was relayed");

@@ -67,7 +67,8 @@ class LocalResourceHealthTest {
 
     static Stream<Arguments> probeFailures() {
         return Stream.of(
-                Arguments.of(new ChannelException("Failed to open a socket.", new SocketException("Too many open files")),
+                Arguments.of(
+                        new ChannelException("Failed to open a socket.", new SocketException("Too many open files")),
                         CheckStatus.L4RES),
                 Arguments.of(annotated(new BindException("Cannot assign requested address")), CheckStatus.L4RES),
                 Arguments.of(new IOException("No buffer space available"), CheckStatus.L4RES),

@@ -206,7 +206,8 @@ class LocalExhaustionIT {
                 """.formatted(ca));
         ApilbProcess apilb = add(ApilbProcess.start(List.of("ip", "netns", "exec", ns), dir,
                 "--config", config.toString()));
-        awaitOrFail("master1 UP", Duration.ofSeconds(60), apilb, () -> health(curl(ns, "/api/v1/backends")).equalsIgnoreCase("UP"));
+        awaitOrFail("master1 UP", Duration.ofSeconds(60), apilb,
+                () -> health(curl(ns, "/api/v1/backends")).equalsIgnoreCase("UP"));
 
         Process clientsProcess = start(dir.resolve("clients.err"), List.of("ip", "netns", "exec", ns, java(),
                 "-Xmx64m", "-cp", System.getProperty("java.class.path"), NamespaceClients.class.getName(),

@@ -29,7 +29,7 @@ public enum ConnectFailure {
 
     /** Classifies the cause of a failed connect. */
     public static ConnectFailure of(Throwable cause) {
-        // First: the JDK reports some local shortages as ConnectException (EADDRNOTAVAIL from epoll).
+        // First: some local shortages come as a ConnectException (epoll reports EADDRNOTAVAIL so).
         if (LocalResourceError.of(cause) != null) {
             return LOCAL_RESOURCE;
         }

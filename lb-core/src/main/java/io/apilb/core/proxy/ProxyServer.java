@@ -73,7 +73,8 @@ public final class ProxyServer implements AutoCloseable {
     private ProxyContext newContext(ApilbConfig c) {
         BackendConnector connector = new SocketConnector(transport, c.tcp(), c.timeouts(), resolver);
         return new ProxyContext(pool, Selector.of(c.balance()), connector, stats, c.retries(), c.health().failOpen(),
-                DescriptorBudget.process().apply(c.limits().maxConnections()), c.timeouts().idle().toMillis(), connections, ids);
+                DescriptorBudget.process().apply(c.limits().maxConnections()), c.timeouts().idle().toMillis(),
+                connections, ids);
     }
 
     /** Binds every listener. On any failure, whatever was bound is closed again and the threads released. */

@@ -92,7 +92,7 @@ public final class DescriptorBudget {
         return fitted;
     }
 
-    /** Prints the warning for a configured {@code limits.maxConnections} to {@code out}, if any ({@code check-config}). */
+    /** Prints the warning for a configured {@code limits.maxConnections} to {@code out}, if any (check-config). */
     public void printWarning(int configured, PrintStream out) {
         String w = warning(configured);
         if (w != null) {

@@ -30,7 +30,8 @@ class LocalResourceErrorTest {
     static Stream<Arguments> nio() {
         return Stream.of(
                 // NIO socket creation under RLIMIT_NOFILE, wrapped as Netty's bootstrap wraps it.
-                Arguments.of(new ChannelException("Failed to open a socket.", new SocketException("Too many open files")),
+                Arguments.of(
+                        new ChannelException("Failed to open a socket.", new SocketException("Too many open files")),
                         LocalResourceError.EMFILE, ConnectFailure.LOCAL_RESOURCE),
                 Arguments.of(new IOException("Too many open files"), LocalResourceError.EMFILE,
                         ConnectFailure.LOCAL_RESOURCE),

@@ -43,7 +43,8 @@ class LocalResourcesTest {
         for (int i = 0; i < 5; i++) {
             resources.record(new IOException("Too many open files"), "accept listener=api");
         }
-        resources.record(new ConnectException("connect(..) failed: Cannot assign requested address"), "dial backend=m1");
+        resources.record(new ConnectException("connect(..) failed: Cannot assign requested address"),
+                "dial backend=m1");
         assertNull(resources.record(new ConnectException("Connection refused"), "dial backend=m1"));
 
         assertEquals(5, resources.count(LocalResourceError.EMFILE));
