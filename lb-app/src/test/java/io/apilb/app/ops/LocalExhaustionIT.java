@@ -231,6 +231,9 @@ class LocalExhaustionIT {
             commands.println("ping");
             assertEquals("ok master1", answers.readLine(), "the long-lived connection passes data");
             pings++;
+            // The flood goes on: a port that comes free is taken again, so probes meet the shortage too.
+            commands.println("flood 5");
+            flooded = answers.readLine();
             Thread.sleep(200);
         }
         commands.println("release");
