@@ -2,6 +2,7 @@ package io.apilb.admin;
 
 import io.apilb.core.proxy.FrontendStats;
 import io.apilb.core.proxy.RejectReason;
+import io.apilb.core.resource.DescriptorBudget;
 
 import io.netty.handler.codec.http.HttpMethod;
 
@@ -43,6 +44,9 @@ final class FrontendApi {
         }
         body.put("rejectedByReason", byReason);
         body.put("busiestSources", stats.sources().busiest(BUSIEST));
+        // The limit in force: lower than configured when it did not fit the open-files limit.
+        body.put("maxConnections", DescriptorBudget.process().maxConnections());
+        body.put("configuredMaxConnections", DescriptorBudget.process().configuredMaxConnections());
         body.put("shuttingDown", shuttingDown.getAsBoolean());
         return AdminResponse.ok(body);
     }

@@ -4,6 +4,8 @@ import io.apilb.core.backend.BackendPool;
 import io.apilb.core.metrics.BackendPoolMetrics;
 import io.apilb.core.metrics.FrontendMetrics;
 import io.apilb.core.proxy.FrontendStats;
+import io.apilb.core.resource.LocalResourceMetrics;
+import io.apilb.core.resource.LocalResources;
 
 import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
@@ -23,8 +25,8 @@ import io.netty.handler.codec.http.HttpResponseStatus;
  * {@code GET /metrics}: the Prometheus registry in text format 0.0.4, or OpenMetrics when the
  * scraper asks for it in {@code Accept}. {@link #bind()} registers what the registry exposes:
  * backends and frontend counters ({@link BackendPoolMetrics}, {@link FrontendMetrics}), JVM memory,
- * GC, threads, class loading, CPU, uptime, and the default Netty allocator. Other modules (the
- * health checker) register into the same registry.
+ * local resource errors ({@link LocalResourceMetrics}), GC, threads, class loading, CPU, uptime, and
+ * the default Netty allocator. Other modules (the health checker) register into the same registry.
  *
  * <p>Scraping walks every meter, so it runs on a read worker, not on the event loop.
  */
@@ -51,6 +53,7 @@ final class MetricsEndpoint implements AutoCloseable {
     synchronized void bind() {
         backends.bindTo(registry);
         frontend.bindTo(registry);
+        new LocalResourceMetrics(LocalResources.process()).bindTo(registry);
         new JvmMemoryMetrics().bindTo(registry);
         gc = new JvmGcMetrics();
         gc.bindTo(registry);

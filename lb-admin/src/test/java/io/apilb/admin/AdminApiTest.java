@@ -245,8 +245,9 @@ class AdminApiTest {
     void frontendCountersAreServed() throws Exception {
         JsonNode f = json(admin.get("/api/v1/frontend"));
         assertEquals(Set.of("activeConnections", "acceptedConnections", "rejectedConnections",
-                "noBackendConnections", "failOpenConnections", "rejectedByReason", "busiestSources", "shuttingDown"),
-                fieldNames(f));
+                "noBackendConnections", "failOpenConnections", "rejectedByReason", "busiestSources", "maxConnections", "configuredMaxConnections",
+                "shuttingDown"), fieldNames(f));
+        assertTrue(f.get("maxConnections").asInt() <= f.get("configuredMaxConnections").asInt(), f::toString);
         assertEquals(0, f.get("acceptedConnections").asLong());
         assertEquals(Set.of("max_connections", "per_source_connections", "per_source_rate"),
                 fieldNames(f.get("rejectedByReason")));

@@ -7,7 +7,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.apilb.core.backend.Backend;
+import io.apilb.core.backend.ConnectFailure;
 import io.apilb.core.backend.Health;
+import io.apilb.core.resource.LocalResourceError;
 import io.apilb.core.testing.TestHttpsClient;
 
 import org.junit.jupiter.api.AfterEach;
@@ -72,10 +74,13 @@ class MetricsScrapeTest {
             assertEquals(b.stats().bytesIn(), m.value("apilb_backend_bytes_total", "backend", n, "direction", "in"), n);
             assertEquals(b.stats().bytesOut(), m.value("apilb_backend_bytes_total", "backend", n, "direction", "out"), n);
             assertEquals(0, m.value("apilb_backend_connections_active", "backend", n), n);
-            assertEquals(4, m.find("apilb_backend_connect_failures_total", "backend", n).size(), "one series per reason");
+            assertEquals(ConnectFailure.values().length,
+                    m.find("apilb_backend_connect_failures_total", "backend", n).size(), "one series per reason");
             connections += b.connections().total();
         }
         assertEquals(16, connections, "12 + 1 + 3 client connections, each counted once where it was relayed");
+        assertEquals(LocalResourceError.values().length, m.find("apilb_local_resource_errors_total").size(),
+                "one series per kind of local shortage");
         assertTrue(m.value("apilb_backend_bytes_total", "backend", "master1", "direction", "out") > STREAMED);
         assertTrue(m.value("apilb_backend_connect_failures_total", "backend", "master3", "reason", "connect_refused") >= 1);
         assertEquals(0, m.value("apilb_backend_connect_failures_total", "backend", "master1", "reason", "connect_refused"));

@@ -4,6 +4,8 @@ import io.apilb.core.config.ApilbConfig;
 import io.apilb.core.config.ConfigException;
 import io.apilb.core.config.ConfigLoader;
 
+import io.apilb.core.resource.DescriptorBudget;
+
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.Locale;
@@ -11,7 +13,8 @@ import java.util.Locale;
 /**
  * {@code apilb check-config FILE}: loads a config file as start-up would, without starting
  * anything, and says whether it can be used. Prints {@code OK: <file>: N listeners, M backends,
- * balance X} and returns 0, or prints every error, one a line, and returns 1. Runs on the main
+ * balance X} and returns 0 (with a warning on {@code err} when {@code limits.maxConnections} does not
+ * fit this process's open-files limit), or prints every error, one a line, and returns 1. Runs on the main
  * thread.
  */
 final class ConfigCheck {
@@ -26,6 +29,7 @@ final class ConfigCheck {
                     config.listeners().size(), plural(config.listeners().size(), "listener"),
                     config.backends().size(), plural(config.backends().size(), "backend"),
                     config.balance().name().toLowerCase(Locale.ROOT));
+            DescriptorBudget.process().printWarning(config.limits().maxConnections(), err);
             return 0;
         } catch (ConfigException e) {
             err.println(e.getMessage());

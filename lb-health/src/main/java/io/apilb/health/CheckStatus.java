@@ -11,6 +11,11 @@ public enum CheckStatus {
     L4TOUT(false, true),
     /** TCP connect refused or failed: nothing listens. */
     L4CON(false, true),
+    /**
+     * The probe could not be made: apilb ran short of its own resources (descriptors, local ports,
+     * buffers, memory). Says nothing about the master: not a failure for rise/fall, never a verdict.
+     */
+    L4RES(false, false),
     /** TLS handshake succeeded (mode tls). */
     L6OK(true, true),
     /** TLS handshake did not finish in time: the process accepts but is hung. */
@@ -37,6 +42,11 @@ public enum CheckStatus {
     /** True for the three OK statuses. */
     public boolean ok() {
         return ok;
+    }
+
+    /** False for {@link #L4RES}: the probe never reached the master, so it counts neither way. */
+    public boolean observedMaster() {
+        return this != L4RES;
     }
 
     /**

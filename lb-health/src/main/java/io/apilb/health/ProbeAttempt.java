@@ -1,6 +1,8 @@
 package io.apilb.health;
 
 import io.apilb.core.config.HealthMode;
+import io.apilb.core.resource.LocalResourceError;
+import io.apilb.core.resource.LocalResources;
 
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
@@ -59,6 +61,14 @@ final class ProbeAttempt extends ChannelInboundHandlerAdapter {
 
     /** Called once the connect is under way, on the same event loop. */
     void started(ChannelFuture connect) {
+        if (connect.isDone() && !connect.isSuccess() && !connect.channel().isRegistered()) {
+            // No socket could be made (out of descriptors, say): Netty hands back a channel that was
+            // never registered, with nothing to close, and a future that would notify on another thread.
+            if (!done) {
+                connectFailed(connect.cause());
+            }
+            return;
+        }
         channel = connect.channel();
         if (done) {
             // Ended before the connect was even issued: only the socket is left to close.
@@ -146,6 +156,9 @@ final class ProbeAttempt extends ChannelInboundHandlerAdapter {
     }
 
     private void connectFailed(Throwable cause) {
+        if (local(cause)) {
+            return;
+        }
         if (cause instanceof ConnectTimeoutException) {
             timedOut();
         } else if (cause instanceof UnknownHostException) {
@@ -162,11 +175,24 @@ final class ProbeAttempt extends ChannelInboundHandlerAdapter {
             finish(CheckStatus.L6RSP, 0, "TLS failed: " + describe(cause));
             return;
         }
+        if (local(cause)) {
+            return;
+        }
         switch (phase) {
             case CONNECT -> finish(CheckStatus.L4CON, 0, "connect failed: " + describe(cause));
             case TLS -> finish(CheckStatus.L6RSP, 0, "TLS handshake failed: " + describe(cause));
             case HTTP -> finish(CheckStatus.L7RSP, 0, "HTTP exchange failed: " + describe(cause));
         }
+    }
+
+    /** Ends the probe as {@link CheckStatus#L4RES} when apilb itself ran short; counted as local. */
+    private boolean local(Throwable cause) {
+        LocalResourceError kind = LocalResources.process().record(cause, "probe " + hostHeader);
+        if (kind == null) {
+            return false;
+        }
+        finish(CheckStatus.L4RES, 0, "local resource exhausted (" + kind.tag() + "): " + describe(cause));
+        return true;
     }
 
     private void timedOut() {

@@ -126,8 +126,13 @@ final class ProbeSession {
         });
     }
 
-    private void observe(CheckResult result) {
+    /** Records a result and feeds the tracker; package-private so rise/fall can be driven in tests. */
+    void observe(CheckResult result) {
         history.add(result);
+        if (!result.status().observedMaster()) {
+            // apilb's own shortage: keep the verdict and the streak, probe again at the next interval.
+            return;
+        }
         Health flipped = tracker.record(result.status().ok());
         if (flipped != null) {
             publisher.publish(backend, flipped, result);

@@ -1,6 +1,8 @@
 package io.apilb.core.backend;
 
 import io.apilb.core.config.BackendConfig;
+import io.apilb.core.resource.LocalResourceError;
+import io.apilb.core.resource.LocalResources;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -135,9 +137,20 @@ public final class BackendPool {
         }
     }
 
-    /** Counts a failed dial and passes it on as a passive health observation. */
+    /**
+     * Counts a failed dial and passes it on as a passive health observation, unless apilb itself ran
+     * short ({@link ConnectFailure#LOCAL_RESOURCE}): that is counted and logged as local, and the
+     * backend, never reached, is not blamed.
+     */
     public void connectFailed(Backend backend, ConnectFailure reason, Throwable cause) {
         backend.stats().connectFailed(reason);
+        if (reason == ConnectFailure.LOCAL_RESOURCE) {
+            LocalResourceError kind = LocalResourceError.of(cause);
+            if (kind != null) {
+                LocalResources.process().record(kind, "dial backend=" + backend.name());
+            }
+            return;
+        }
         connectObserver.connectFailed(backend, reason, cause);
     }
 

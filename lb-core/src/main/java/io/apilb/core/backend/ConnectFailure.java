@@ -1,5 +1,7 @@
 package io.apilb.core.backend;
 
+import io.apilb.core.resource.LocalResourceError;
+
 import io.netty.channel.ConnectTimeoutException;
 
 import java.net.ConnectException;
@@ -23,10 +25,19 @@ public enum ConnectFailure {
      * Connected, but the backend sent nothing within {@code timeouts.firstByte} of getting the
      * client's first flight: a frozen or wedged process whose kernel still accepts.
      */
-    FIRST_BYTE_TIMEOUT;
+    FIRST_BYTE_TIMEOUT,
+    /**
+     * apilb ran short itself ({@link LocalResourceError}: descriptors, local ports, buffers, memory):
+     * the backend was never reached, so this says nothing about it.
+     */
+    LOCAL_RESOURCE;
 
     /** Classifies the cause of a failed connect. */
     public static ConnectFailure of(Throwable cause) {
+        // First: some local shortages come as a ConnectException (epoll reports EADDRNOTAVAIL so).
+        if (LocalResourceError.of(cause) != null) {
+            return LOCAL_RESOURCE;
+        }
         for (Throwable t = cause; t != null; t = t.getCause()) {
             if (t instanceof ConnectTimeoutException) {
                 return CONNECT_TIMEOUT;

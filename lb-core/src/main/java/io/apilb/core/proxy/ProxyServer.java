@@ -7,6 +7,8 @@ import io.apilb.core.config.ApilbConfig;
 import io.apilb.core.config.HostPort;
 import io.apilb.core.config.Limits;
 import io.apilb.core.config.ListenerConfig;
+import io.apilb.core.resource.AcceptErrors;
+import io.apilb.core.resource.DescriptorBudget;
 import io.apilb.core.transport.Transport;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
@@ -75,8 +77,8 @@ public final class ProxyServer implements AutoCloseable {
     private ProxyContext newContext(ApilbConfig c) {
         BackendConnector connector = new SocketConnector(transport, c.tcp(), c.timeouts(), resolver);
         return new ProxyContext(pool, Selector.of(c.balance()), connector, stats, c.retries(), c.health().failOpen(),
-                c.limits().maxConnections(), c.timeouts().idle().toMillis(), c.timeouts().clientHello().toMillis(),
-                c.timeouts().firstByte().toMillis(), connections, ids);
+                DescriptorBudget.process().apply(c.limits().maxConnections()), c.timeouts().idle().toMillis(),
+                c.timeouts().clientHello().toMillis(), c.timeouts().firstByte().toMillis(), connections, ids);
     }
 
     /**
@@ -187,6 +189,7 @@ public final class ProxyServer implements AutoCloseable {
                 .channel(transport.serverChannelClass())
                 .option(ChannelOption.SO_BACKLOG, 4096)
                 .option(ChannelOption.SO_REUSEADDR, true)
+                .handler(new AcceptErrors(l.name()))
                 // Accepting starts at commit: a prepared reload that is rolled back has served no one.
                 .option(ChannelOption.AUTO_READ, false)
                 .childOption(ChannelOption.AUTO_READ, false)
