@@ -24,7 +24,21 @@ record BackendJson(String name, String address, String health, String state, boo
                    int activeConnections, int dialsInFlight, int peakConnections, int maxConnections,
                    long totalConnections, long bytesIn, long bytesOut,
                    long connectFailures, Map<String, Long> connectFailuresByReason, Check check, String lastChange,
-                   double downtimeSeconds) {
+                   double downtimeSeconds, Transition transition, String lastFirstByteTimeout) {
+
+    /**
+     * How the verdict is moving: {@code since} the first check against it (null when not in doubt),
+     * {@code lastMs} how long the last flip took from the first check against the old verdict.
+     */
+    record Transition(String since, Long lastMs) {
+        static Transition of(CheckResults.Transition t) {
+            if (t == null) {
+                return null;
+            }
+            return new Transition(t.since() == null ? null : t.since().toString(),
+                    t.last() == null ? null : t.last().toMillis());
+        }
+    }
 
     /** The last probe of a backend; null in {@link BackendJson} before the first one or when checks are off. */
     record Check(String status, long durationMs, String at, Integer httpStatus, String error) {
@@ -53,7 +67,13 @@ record BackendJson(String name, String address, String health, String state, boo
                 snapshot.isRoutable(b), snapshot.weight(b), c.active(), c.dialsInFlight(), c.peak(), c.peak(), c.total(),
                 s.bytesIn(), s.bytesOut(),
                 failuresTotal, failures, checks == null ? null : Check.of(checks.last(b.name())),
-                Instant.ofEpochMilli(b.lastChangeMillis()).toString(), b.downtimeMillis() / 1000.0);
+                Instant.ofEpochMilli(b.lastChangeMillis()).toString(), b.downtimeMillis() / 1000.0,
+                checks == null ? null : Transition.of(checks.transition(b.name())),
+                instant(s.lastConnectFailureMillis(ConnectFailure.FIRST_BYTE_TIMEOUT)));
+    }
+
+    private static String instant(long millis) {
+        return millis < 0 ? null : Instant.ofEpochMilli(millis).toString();
     }
 
     private static String lower(Enum<?> e) {

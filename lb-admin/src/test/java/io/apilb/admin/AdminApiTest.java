@@ -85,7 +85,8 @@ class AdminApiTest {
         JsonNode b = list.get(0);
         assertEquals(Set.of("name", "address", "health", "state", "routable", "weight", "activeConnections",
                 "dialsInFlight", "peakConnections", "maxConnections", "totalConnections", "bytesIn", "bytesOut", "connectFailures",
-                "connectFailuresByReason", "check", "lastChange", "downtimeSeconds"), fieldNames(b));
+                "connectFailuresByReason", "check", "lastChange", "downtimeSeconds", "transition",
+                "lastFirstByteTimeout"), fieldNames(b));
         assertEquals("master1", b.get("name").asText());
         assertEquals("10.0.0.11:6443", b.get("address").asText());
         assertEquals("up", b.get("health").asText());

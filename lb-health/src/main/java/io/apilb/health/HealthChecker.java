@@ -163,6 +163,12 @@ public final class HealthChecker implements CheckResults, AutoCloseable {
         return s == null ? List.of() : s.history().all();
     }
 
+    @Override
+    public Transition transition(String backend) {
+        ProbeSession s = sessions.get(backend);
+        return s == null ? null : s.transition();
+    }
+
     /** Stops every probe and the prober thread; waits up to a few seconds for it. Idempotent. */
     @Override
     public synchronized void close() {
@@ -210,8 +216,8 @@ public final class HealthChecker implements CheckResults, AutoCloseable {
                 retire(old);
             }
             Probe probe = new Probe(b, settings, loop, resolver);
-            ProbeSession s = new ProbeSession(b, probe, loop, config.interval(), config.rise(), config.fall(), metrics,
-                    publisher, handedOver.get(b));
+            ProbeSession s = new ProbeSession(b, probe, loop, config.interval(), config.fastInterval(),
+                    config.downInterval(), config.rise(), config.fall(), metrics, publisher, handedOver.get(b));
             sessions.put(b.name(), s);
             metrics.backendAdded(b);
             s.start();

@@ -3,6 +3,7 @@ package io.apilb.health;
 import io.apilb.core.backend.Backend;
 import io.apilb.core.backend.ConnectFailure;
 import io.apilb.core.backend.Health;
+import io.apilb.core.config.HealthConfig;
 
 import io.netty.channel.EventLoop;
 import io.netty.util.concurrent.ScheduledFuture;
@@ -28,6 +29,11 @@ final class ProbeSession {
     private final Probe probe;
     private final EventLoop loop;
     private final long intervalNanos;
+    private final long fastNanos;
+    private final long downNanos;
+    // Written on the prober's loop, read by the admin API.
+    private volatile Instant transitionSince;
+    private volatile Duration lastTransition;
     private final RiseFallTracker tracker;
     private final CheckHistory history;
     private final HealthMetrics metrics;
@@ -44,13 +50,30 @@ final class ProbeSession {
      */
     ProbeSession(Backend backend, Probe probe, EventLoop loop, Duration interval, int rise, int fall,
                  HealthMetrics metrics, VerdictPublisher publisher, ProbeSession previous) {
+        this(backend, probe, loop, interval, HealthConfig.defaultFastInterval(interval), interval, rise, fall, metrics,
+                publisher, previous);
+    }
+
+    /**
+     * @param fastInterval the interval while the verdict is in doubt
+     * @param downInterval the interval while DOWN and not in doubt
+     */
+    ProbeSession(Backend backend, Probe probe, EventLoop loop, Duration interval, Duration fastInterval,
+                 Duration downInterval, int rise, int fall, HealthMetrics metrics, VerdictPublisher publisher,
+                 ProbeSession previous) {
         this.backend = backend;
         this.probe = probe;
         this.loop = loop;
         this.intervalNanos = interval.toNanos();
+        this.fastNanos = fastInterval.toNanos();
+        this.downNanos = downInterval.toNanos();
         this.tracker = previous == null ? new RiseFallTracker(rise, fall)
                 : new RiseFallTracker(rise, fall, previous.tracker);
         this.history = previous == null ? new CheckHistory() : previous.history;
+        if (previous != null) {
+            this.transitionSince = previous.transitionSince;
+            this.lastTransition = previous.lastTransition;
+        }
         this.metrics = metrics;
         this.publisher = publisher;
     }
@@ -122,8 +145,21 @@ final class ProbeSession {
             metrics.checked(backend, result);
             observe(result);
             long elapsed = System.nanoTime() - started;
-            schedule(Math.max(0, intervalNanos - jitter() - elapsed));
+            long every = currentInterval();
+            schedule(Math.max(0, every - jitter(every) - elapsed));
         });
+    }
+
+    /** The edge interval while the verdict is in doubt, the down interval while DOWN, else the interval. */
+    private long currentInterval() {
+        if (tracker.inTransition()) {
+            return fastNanos;
+        }
+        return tracker.health() == Health.DOWN ? downNanos : intervalNanos;
+    }
+
+    CheckResults.Transition transition() {
+        return new CheckResults.Transition(transitionSince, lastTransition);
     }
 
     /** Records a result and feeds the tracker; package-private so rise/fall can be driven in tests. */
@@ -133,14 +169,31 @@ final class ProbeSession {
             // apilb's own shortage: keep the verdict and the streak, probe again at the next interval.
             return;
         }
+        boolean wasInDoubt = tracker.inTransition();
         Health flipped = tracker.record(result.status().ok());
         if (flipped != null) {
+            Instant since = transitionSince != null ? transitionSince : result.at();
+            lastTransition = Duration.between(since, result.at());
+            transitionSince = null;
             publisher.publish(backend, flipped, result);
+        } else if (tracker.inTransition() && !wasInDoubt) {
+            transitionSince = result.at();
+            // Doubt arose between probes (a passive failure): bring the next probe forward.
+            if (inFlight == null && next != null && next.getDelay(TimeUnit.NANOSECONDS) > fastNanos) {
+                next.cancel(false);
+                schedule(fastNanos);
+            }
+        } else if (!tracker.inTransition()) {
+            transitionSince = null;
         }
     }
 
     private long jitter() {
-        long bound = intervalNanos / 10;
+        return jitter(intervalNanos);
+    }
+
+    private static long jitter(long every) {
+        long bound = every / 10;
         return bound > 0 ? ThreadLocalRandom.current().nextLong(bound) : 0;
     }
 }

@@ -57,6 +57,14 @@ final class RiseFallTracker {
         return streak >= (passed ? rise : fall) ? flipTo(observed) : null;
     }
 
+    /**
+     * Whether the verdict is in doubt: at least one observation against it since the last one for
+     * it, but not yet enough to flip it.
+     */
+    boolean inTransition() {
+        return health != Health.UNKNOWN && streak > 0;
+    }
+
     /** The current verdict; UNKNOWN before the first observation. */
     Health health() {
         return health;

@@ -2,6 +2,7 @@ package io.apilb.core.backend;
 
 import java.util.EnumMap;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
@@ -13,10 +14,12 @@ public final class BackendStats {
     private final LongAdder bytesIn = new LongAdder();
     private final LongAdder bytesOut = new LongAdder();
     private final EnumMap<ConnectFailure, LongAdder> connectFailures = new EnumMap<>(ConnectFailure.class);
+    private final EnumMap<ConnectFailure, AtomicLong> lastConnectFailure = new EnumMap<>(ConnectFailure.class);
 
     BackendStats() {
         for (ConnectFailure f : ConnectFailure.values()) {
             connectFailures.put(f, new LongAdder());
+            lastConnectFailure.put(f, new AtomicLong(-1));
         }
     }
 
@@ -32,6 +35,12 @@ public final class BackendStats {
 
     void connectFailed(ConnectFailure reason) {
         connectFailures.get(reason).increment();
+        lastConnectFailure.get(reason).set(System.currentTimeMillis());
+    }
+
+    /** Wall-clock millis of the last failed dial for {@code reason}, or -1 if none. */
+    public long lastConnectFailureMillis(ConnectFailure reason) {
+        return lastConnectFailure.get(reason).get();
     }
 
     /** Bytes from clients to the backend. */

@@ -68,7 +68,7 @@ final class ConfigBinder {
                         "noDelay")),
                 limits(root.section("limits", "maxConnections", "perSource")),
                 health(root.section("health", "enabled", "mode", "path", "expectStatus", "interval", "timeout",
-                        "rise", "fall", "onDown", "failOpen", "port", "tls")),
+                        "rise", "fall", "onDown", "failOpen", "port", "tls", "fastInterval", "downInterval")),
                 admin(root.section("admin", "enabled", "address", "token", "tokenFile", "requestTimeout",
                         "maxConnections")),
                 logging(root.section("logging", "format", "accessLog", "level")),
@@ -127,19 +127,22 @@ final class ConfigBinder {
 
     private HealthConfig health(YamlMap m) {
         HealthConfig d = HealthConfig.DEFAULTS;
+        Duration interval = m.optional("interval", duration(MIN_HEALTH_INTERVAL), d.interval());
         return new HealthConfig(
                 m.optional("enabled", bool(), d.enabled()),
                 m.optional("mode", oneOf(HealthMode.class), d.mode()),
                 m.optional("path", ValueType.urlPath(), d.path()),
                 m.oneOrMore("expectStatus", integer(100, 599), d.expectStatus()),
-                m.optional("interval", duration(MIN_HEALTH_INTERVAL), d.interval()),
+                interval,
                 m.optional("timeout", duration(MILLI), d.timeout()),
                 m.optional("rise", integer(1, Integer.MAX_VALUE), d.rise()),
                 m.optional("fall", integer(1, Integer.MAX_VALUE), d.fall()),
                 m.optional("onDown", oneOf(OnDown.class), d.onDown()),
                 m.optional("failOpen", bool(), d.failOpen()),
                 m.optional("port", integer(0, 65535), d.port()),
-                tls(m.section("tls", "ca", "insecure", "serverName", "cert", "key")));
+                tls(m.section("tls", "ca", "insecure", "serverName", "cert", "key")),
+                m.optional("fastInterval", duration(MIN_HEALTH_INTERVAL), HealthConfig.defaultFastInterval(interval)),
+                m.optional("downInterval", duration(MIN_HEALTH_INTERVAL), interval));
     }
 
     private TlsConfig tls(YamlMap m) {

@@ -88,6 +88,12 @@ final class ConfigValidator {
             problems.error("health.timeout", Durations.format(h.timeout()) + " (expected: <= health.interval, "
                     + Durations.format(h.interval()) + ")");
         }
+        // The edge interval exists to settle a doubtful verdict sooner, never later.
+        if (!problems.failed("health.fastInterval") && !problems.failed("health.interval")
+                && h.fastInterval().compareTo(h.interval()) > 0) {
+            problems.error("health.fastInterval", Durations.format(h.fastInterval())
+                    + " (expected: <= health.interval, " + Durations.format(h.interval()) + ")");
+        }
     }
 
     private void tlsIsConsistent() {

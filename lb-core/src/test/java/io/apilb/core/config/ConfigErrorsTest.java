@@ -160,6 +160,9 @@ class ConfigErrorsTest {
                         List.of("YAML syntax: Global tag is not allowed: tag:yaml.org,2002:java.io.File (line 6)")),
                 arguments("health timeout longer than interval", VALID + "health: { interval: 2s, timeout: 3s }\n",
                         List.of("health.timeout: 3s (expected: <= health.interval, 2s) (line 6)")),
+                arguments("edge interval longer than interval",
+                        VALID + "health: { interval: 2s, timeout: 1s, fastInterval: 3s }\n",
+                        List.of("health.fastInterval: 3s (expected: <= health.interval, 2s) (line 6)")),
                 arguments("client cert without key", VALID + "health: { tls: { cert: probe.crt } }\n",
                         List.of("health.tls.cert: set without health.tls.key (expected: both or neither) (line 6)")),
                 arguments("insecure together with a CA", VALID + """

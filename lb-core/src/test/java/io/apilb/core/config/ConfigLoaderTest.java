@@ -150,6 +150,22 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void edgeIntervalsDefaultToAQuarterOfTheIntervalAndTheIntervalAndCanBeSet() throws ConfigException {
+        HealthConfig derived = parse(MINIMAL + "health: { interval: 4s }\n").health();
+        assertEquals(Duration.ofSeconds(1), derived.fastInterval());
+        assertEquals(Duration.ofSeconds(4), derived.downInterval());
+        assertEquals(Duration.ofMillis(100), parse(MINIMAL + "health: { interval: 200ms, timeout: 100ms }\n").health().fastInterval(),
+                "not below 100 ms by default");
+        HealthConfig set = parse(MINIMAL + "health: { interval: 2s, fastInterval: 300ms, downInterval: 10s }\n")
+                .health();
+        assertEquals(Duration.ofMillis(300), set.fastInterval());
+        assertEquals(Duration.ofSeconds(10), set.downInterval());
+        Timeouts t = parse(MINIMAL + "timeouts: { clientHello: 0s, firstByte: 750ms }\n").timeouts();
+        assertEquals(Duration.ZERO, t.clientHello());
+        assertEquals(Duration.ofMillis(750), t.firstByte());
+    }
+
+    @Test
     void acceptsASingleExpectedStatus() throws ConfigException {
         assertEquals(List.of(401), parse(MINIMAL + "health: { expectStatus: 401 }\n").health().expectStatus());
     }
