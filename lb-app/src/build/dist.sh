@@ -6,11 +6,12 @@
 #   bin/apilb           the launcher
 #   conf/jvm.options    the JVM settings (the one place they are defined)
 #   lib/apilb.jar       the same jar as java -jar runs
+#   lib/native/         Netty's native libraries for linux-x86_64
 #   lib/apilb.aot       class cache from a short training run of the demo (JDK_HOME >= 25)
 #   runtime/            a jlink image of only the JDK modules the jar uses
 set -euo pipefail
 
-jdk=$1 jar=$2 version=$3 target=$4
+jdk=$1 jar=$(readlink -f "$2") version=$3 target=$(readlink -f "$4")
 src="$(cd "$(dirname "${BASH_SOURCE[0]}")/../dist" && pwd)"
 stage="$target/dist"
 home="$stage/apilb"
@@ -21,6 +22,12 @@ mkdir -p "$home/lib"
 cp -R "$src/bin" "$src/conf" "$home/"
 chmod 0755 "$home/bin/apilb"
 cp "$jar" "$home/lib/apilb.jar"
+# Netty's native libraries for this platform, unpacked beside the jar: Netty loads them from
+# java.library.path before it would unpack them into /tmp, so apilb needs no writable /tmp (a
+# read-only root file system) and no exec rights there.
+(cd "$stage" && "$jdk/bin/jar" xf "$home/lib/apilb.jar" \
+    META-INF/native/libnetty_transport_native_epoll_x86_64.so META-INF/native/libnetty_tcnative_linux_x86_64.so \
+  && mv META-INF/native "$home/lib/native" && rm -r META-INF)
 
 # The modules the jar's classes reference, as jdeps finds them; nothing else goes in.
 modules=$("$jdk/bin/jdeps" --ignore-missing-deps --print-module-deps --multi-release base "$jar")
