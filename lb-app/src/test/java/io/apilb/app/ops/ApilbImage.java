@@ -18,8 +18,9 @@ import java.util.Locale;
 import java.util.UUID;
 
 /**
- * The image from {@code docker/Dockerfile}, built once per test JVM (removed when it exits) on the
- * engine Testcontainers finds: Docker, or podman's Docker-compatible API (test.sh starts one).
+ * The image from {@code docker/Dockerfile}, built once per test JVM on the
+ * engine Testcontainers finds: Docker, or podman's Docker-compatible API (test.sh starts one),
+ * and removed by {@link #remove()}.
  * The build context is {@code docker/} and the runtime tarball that Maven made, nothing else,
  * exactly what the Dockerfile reads. {@code APILB_IMAGE_BASE} names the base image (test.sh
  * makes a local one where none can be pulled); without it, the Dockerfile's default.
@@ -47,7 +48,7 @@ final class ApilbImage {
         assumeTrue(Files.isRegularFile(tarball), "no runtime tarball " + tarball
                 + ": Maven builds it only where its JDK 25 is installed (lb-app/pom.xml, profile dist)");
         ImageFromDockerfile image = new ImageFromDockerfile("localhost/apilb-it-"
-                + UUID.randomUUID().toString().substring(0, 8).toLowerCase(Locale.ROOT), true)
+                + UUID.randomUUID().toString().substring(0, 8).toLowerCase(Locale.ROOT), false)
                 .withDockerfilePath("docker/Dockerfile")
                 .withFileFromPath("docker", RepoFiles.root().resolve("docker"))
                 .withFileFromPath("lb-app/target/" + tarball.getFileName(), tarball);
@@ -60,6 +61,17 @@ final class ApilbImage {
         System.out.printf("apilb image %s: %.1f MB (base %s)%n", name, size / 1e6,
                 base == null ? "the Dockerfile's default" : base);
         return name;
+    }
+
+    /**
+     * Removes the image, if one was built. Testcontainers would only with its reaper container,
+     * which is disabled where its image cannot be pulled.
+     */
+    static synchronized void remove() {
+        if (name != null) {
+            client().removeImageCmd(name).withForce(true).exec();
+            name = null;
+        }
     }
 
     /** True when the engine is podman, whose health checks run on request ({@code podman healthcheck run}). */

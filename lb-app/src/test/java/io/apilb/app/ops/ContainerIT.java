@@ -9,6 +9,7 @@ import com.github.dockerjava.api.DockerClient;
 import com.github.dockerjava.api.command.InspectContainerResponse;
 import io.apilb.core.testing.TestApiServer;
 import io.apilb.core.testing.TestPki;
+import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.testcontainers.containers.BindMode;
@@ -44,6 +45,11 @@ class ContainerIT {
 
     @TempDir
     Path dir;
+
+    @AfterAll
+    static void removeImage() {
+        ApilbImage.remove();
+    }
 
     @Test
     void demoServesThroughThePublishedPortIsHealthyAndStopsGracefully() throws Exception {
