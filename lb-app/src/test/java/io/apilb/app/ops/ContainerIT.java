@@ -35,7 +35,7 @@ import java.util.regex.Pattern;
 /**
  * The image built from {@code docker/Dockerfile} (see {@link ApilbImage}) run as users run it,
  * always with a read-only root file system: the demo with nothing mounted, a mounted config in
- * front of masters this test runs, and a broken mounted config. Checks the image's HEALTHCHECK,
+ * front of masters this test runs, a broken mounted config, and arguments (check-config). Checks the image's HEALTHCHECK,
  * that SIGTERM from the engine's stop reaches the JVM and ends it gracefully with exit 0 within
  * the stop timeout, and that the process runs as uid 10001.
  */
@@ -150,13 +150,30 @@ class ContainerIT {
         try (GenericContainer<?> lb = new GenericContainer<>(image)
                 .withFileSystemBind(config.toString(), "/etc/apilb/apilb.yaml", BindMode.READ_ONLY)
                 .withCreateContainerCmdModifier(c -> c.getHostConfig().withReadonlyRootfs(true))
-                .withStartupCheckStrategy(new ExitedStartupCheck().withTimeout(Duration.ofMinutes(2)))) {
+                .withStartupCheckStrategy(new ExitedStartupCheck().withTimeout(Duration.ofMinutes(1)))) {
             lb.start();
             Long exit = ApilbImage.client().inspectContainerCmd(lb.getContainerId()).exec().getState()
                     .getExitCodeLong();
             String logs = lb.getLogs();
             assertNotEquals(0L, exit, logs);
             assertTrue(logs.contains("backends[0].address") && logs.contains("(line 4)"), logs);
+        }
+    }
+
+    @Test
+    void argumentsAreApilbsOwn() throws Exception {
+        String image = ApilbImage.name();
+        try (GenericContainer<?> check = new GenericContainer<>(image)
+                .withFileSystemBind(RepoFiles.config("minimal.yaml").toString(), "/etc/apilb/apilb.yaml",
+                        BindMode.READ_ONLY)
+                .withCommand("check-config", "/etc/apilb/apilb.yaml")
+                .withCreateContainerCmdModifier(c -> c.getHostConfig().withReadonlyRootfs(true))
+                .withStartupCheckStrategy(new ExitedStartupCheck().withTimeout(Duration.ofMinutes(1)))) {
+            check.start();
+            Long exit = ApilbImage.client().inspectContainerCmd(check.getContainerId()).exec().getState()
+                    .getExitCodeLong();
+            assertEquals(0L, exit, check.getLogs());
+            assertTrue(check.getLogs().contains("OK: /etc/apilb/apilb.yaml"), check.getLogs());
         }
     }
 
