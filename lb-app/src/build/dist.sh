@@ -38,8 +38,9 @@ modules=$("$jdk/bin/jdeps" --ignore-missing-deps --print-module-deps --multi-rel
 # cache holds the classes of start-up, TLS health checks, relaying and the admin pages. The cache
 # is written when the JVM exits on SIGTERM.
 log="$stage/training.log"
+: >"$log" # before the background job opens it, which may be after the loop below first reads it
 JAVA_OPTS="-XX:AOTCacheOutput=$home/lib/apilb.aot" "$home/bin/apilb" \
-    demo --listen 127.0.0.1:0 --admin 127.0.0.1:0 </dev/null >"$log" 2>&1 &
+    demo --listen 127.0.0.1:0 --admin 127.0.0.1:0 </dev/null >>"$log" 2>&1 &
 pid=$!
 stop_training() { kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null; true; }
 trap stop_training EXIT
