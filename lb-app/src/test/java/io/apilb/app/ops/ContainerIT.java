@@ -34,7 +34,8 @@ import java.util.regex.Pattern;
 
 /**
  * The image built from {@code docker/Dockerfile} (see {@link ApilbImage}) run as users run it,
- * always with a read-only root file system: the demo with nothing mounted, a mounted config in
+ * always with a read-only root file system (with a config, nothing is writable at all, not even
+ * {@code /tmp}): the demo with nothing mounted, a mounted config in
  * front of masters this test runs, a broken mounted config, and arguments (check-config). Checks the image's HEALTHCHECK,
  * that SIGTERM from the engine's stop reaches the JVM and ends it gracefully with exit 0 within
  * the stop timeout, and that the process runs as uid 10001.
@@ -106,12 +107,20 @@ class ContainerIT {
                     .withNetworkMode("host")
                     .withFileSystemBind(config.toString(), "/etc/apilb/apilb.yaml", BindMode.READ_ONLY)
                     .withEnv("APILB_HEALTHCHECK_ADDRESS", "127.0.0.1:" + admin)
+                    // Nothing writable at all, not even /tmp (an engine may put a writable tmpfs
+                    // there on a read-only root; a read-only one takes its place).
+                    .withTmpFs(Map.of("/tmp", "ro"))
                     .withCreateContainerCmdModifier(c -> c.getHostConfig().withReadonlyRootfs(true))
                     .waitingFor(Wait.forLogMessage(STARTED, 1).withStartupTimeout(Duration.ofMinutes(2)))) {
                 lb.start();
                 assertTrue(lb.getLogs().contains("2 backends"), lb.getLogs());
                 assertRunsAsApilbUser(lb);
                 assertRootIsReadOnly(lb);
+                Container.ExecResult tmp = lb.execInContainer("touch", "/tmp/written");
+                assertTrue(tmp.getStderr().contains("Read-only file system"), tmp.getStdout() + tmp.getStderr());
+                // Netty's native transport and BoringSSL load from the runtime's lib/native,
+                // with nowhere to unpack them.
+                assertTrue(lb.getLogs().contains("(epoll)") && lb.getLogs().contains("tls=OPENSSL"), lb.getLogs());
 
                 await("healthy with both masters up").atMost(Duration.ofSeconds(30))
                         .until(() -> ApilbImage.healthCheck(lb).exit() == 0);
