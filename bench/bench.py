@@ -345,15 +345,12 @@ admin: {{ enabled: false }}
 
 
 def shipped_java_opts():
-    """The JVM flags apilb ships with: JAVA_OPTS in the container image, the one place they are set."""
-    dockerfile = os.path.join(REPO, "docker", "Dockerfile")
+    """The JVM flags apilb ships with: lb-app/src/dist/conf/jvm.options, the one place they are set."""
     try:
-        with open(dockerfile) as f:
-            text = f.read()
+        with open(os.path.join(REPO, "lb-app", "src", "dist", "conf", "jvm.options")) as f:
+            return " ".join(line.strip() for line in f if line.strip() and not line.lstrip().startswith("#"))
     except FileNotFoundError:
         return ""
-    m = re.search(r'^ENV JAVA_OPTS="([^"]*)"', text, re.M)
-    return m.group(1) if m else ""
 
 
 def prune_old_runs(parent, keep):
@@ -891,8 +888,8 @@ def main():
     ap.add_argument("--targets", default=",".join(TARGETS), help="comma list among direct,haproxy,apilb")
     ap.add_argument("--jar", help="apilb jar (default: <repo>/lb-app/target/apilb.jar)")
     ap.add_argument("--java-opts", default=os.environ.get("APILB_JAVA_OPTS", shipped_java_opts()),
-                    help="JVM options for apilb (default: $APILB_JAVA_OPTS, else the container image's "
-                         "JAVA_OPTS from docker/Dockerfile)")
+                    help="JVM options for apilb (default: $APILB_JAVA_OPTS, else the ones apilb ships "
+                         "with, lb-app/src/dist/conf/jvm.options)")
     ap.add_argument("--apilb-extra-yaml", default="", help="YAML appended to the apilb config")
     ap.add_argument("--no-access-logs", action="store_true",
                     help="neither LB writes a line per connection (by default both do, to stdout)")

@@ -16,7 +16,6 @@ if [ "$#" -eq 0 ]; then
     fi
 fi
 
-# exec: the JVM becomes PID 1 and gets SIGTERM from docker stop or the kubelet itself.
-# JAVA_OPTS is split on spaces on purpose.
-# shellcheck disable=SC2086
-exec java $JAVA_OPTS -jar /opt/apilb/apilb.jar "$@"
+# exec: bin/apilb execs the JVM in turn, so the JVM becomes PID 1 and gets SIGTERM from docker
+# stop or the kubelet itself. It starts with conf/jvm.options, then JAVA_OPTS.
+exec /opt/apilb/bin/apilb "$@"
