@@ -433,6 +433,13 @@ class FrontendHandlerTest {
                 TimeUnit.HOURS.toMillis(1), 0, TimeUnit.SECONDS.toMillis(1));
     }
 
+    /** A client in virtual time that has sent its first flight. */
+    private EmbeddedChannel frozenSpeaking(FrontendHandler frontend) throws Exception {
+        EmbeddedChannel client = frozen(frontend);
+        send(client, HELLO);
+        return client;
+    }
+
     private static void send(EmbeddedChannel ch, String text) {
         ch.writeInbound(Unpooled.copiedBuffer(text, StandardCharsets.ISO_8859_1));
     }
@@ -486,8 +493,7 @@ class FrontendHandlerTest {
     void nothingIsReplayedOnceTheMasterHasSpoken() throws Exception {
         context = withFirstByte(2);
         FrontendHandler frontend = new FrontendHandler(context, "test");
-        EmbeddedChannel client = frozen(frontend);
-        send(client, HELLO);
+        EmbeddedChannel client = frozenSpeaking(frontend);
         EmbeddedChannel backend = connect(0);
         backend.writeInbound(Unpooled.copiedBuffer("S", StandardCharsets.US_ASCII));
         assertEquals("S", drain(client));
@@ -503,8 +509,7 @@ class FrontendHandlerTest {
     void theLastMasterTriedHasNoFirstByteDeadline() throws Exception {
         context = withFirstByte(1);
         FrontendHandler frontend = new FrontendHandler(context, "test");
-        EmbeddedChannel client = frozen(frontend);
-        send(client, HELLO);
+        EmbeddedChannel client = frozenSpeaking(frontend);
         connect(0);
         client.advanceTimeBy(1001, TimeUnit.MILLISECONDS);
         client.runScheduledPendingTasks();
@@ -519,8 +524,7 @@ class FrontendHandlerTest {
     void withNoRetriesTheOnlyAttemptHasNoFirstByteDeadline() throws Exception {
         context = withFirstByte(0);
         FrontendHandler frontend = new FrontendHandler(context, "test");
-        EmbeddedChannel client = frozen(frontend);
-        send(client, HELLO);
+        EmbeddedChannel client = frozenSpeaking(frontend);
         connect(0);
         client.advanceTimeBy(30, TimeUnit.SECONDS);
         client.runScheduledPendingTasks();
@@ -532,8 +536,7 @@ class FrontendHandlerTest {
     void aMasterFoundDeadBeforeItsFirstByteHandsTheConnectionOnInsteadOfClosingIt() throws Exception {
         context = withFirstByte(2);
         FrontendHandler frontend = new FrontendHandler(context, "test");
-        EmbeddedChannel client = frozen(frontend);
-        send(client, HELLO);
+        EmbeddedChannel client = frozenSpeaking(frontend);
         connect(0);
         pool.setHealth(pool.get("m1"), Health.DOWN, Termination.BACKEND_DOWN);
         assertEquals(2, dials.size());
@@ -548,8 +551,7 @@ class FrontendHandlerTest {
     void aFirstFlightBeyondTheBoundIsRelayedButCannotBeReplayed() throws Exception {
         context = withFirstByte(2);
         FrontendHandler frontend = new FrontendHandler(context, "test");
-        EmbeddedChannel client = frozen(frontend);
-        send(client, HELLO);
+        EmbeddedChannel client = frozenSpeaking(frontend);
         EmbeddedChannel backend = connect(0);
         client.writeInbound(Unpooled.buffer(FirstFlight.MAX_BYTES).writeZero(FirstFlight.MAX_BYTES));
         assertEquals(FirstFlight.MAX_BYTES, drain(backend).length(), "relayed all the same");
