@@ -17,8 +17,9 @@ import java.util.concurrent.atomic.AtomicBoolean;
 /**
  * The health of one backend over time: runs its probes one after another on the prober's event loop,
  * {@code interval} apart (start to start, minus up to 10% jitter so sessions never probe in lock-step,
- * and never more than {@code interval} apart, so {@code interval × fall} stays a true bound), keeps its
- * results, feeds them and the proxy's failed dials to its {@link RiseFallTracker}, and hands every
+ * and never more than {@code interval} apart, so {@code interval × fall} stays a true bound); while
+ * the verdict is in doubt, {@code fastInterval} after the last result; while DOWN,
+ * {@code downInterval} apart. Keeps its results, feeds them and the proxy's failed dials to its {@link RiseFallTracker}, and hands every
  * flip of the verdict to the {@link VerdictPublisher}.
  *
  * <p>Everything runs on the prober's event loop, except {@link #passiveFailure} (any thread) and the
@@ -145,17 +146,15 @@ final class ProbeSession {
             metrics.checked(backend, result);
             observe(result);
             long elapsed = System.nanoTime() - started;
-            long every = currentInterval();
-            schedule(Math.max(0, every - jitter(every) - elapsed));
+            if (tracker.inTransition()) {
+                // In doubt: the edge interval counts from this result, so a probe that timed out is
+                // not followed at once by another that meets the same hiccup.
+                schedule(fastNanos);
+            } else {
+                long every = tracker.health() == Health.DOWN ? downNanos : intervalNanos;
+                schedule(Math.max(0, every - jitter(every) - elapsed));
+            }
         });
-    }
-
-    /** The edge interval while the verdict is in doubt, the down interval while DOWN, else the interval. */
-    private long currentInterval() {
-        if (tracker.inTransition()) {
-            return fastNanos;
-        }
-        return tracker.health() == Health.DOWN ? downNanos : intervalNanos;
     }
 
     CheckResults.Transition transition() {
