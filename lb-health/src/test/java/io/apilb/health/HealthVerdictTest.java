@@ -202,5 +202,25 @@ class HealthVerdictTest {
         public void close(Termination why) {
             closedWith.add(why);
         }
+
+        @Override
+        public long establishedAtNanos() {
+            return 0;
+        }
+
+        @Override
+        public long lastClientByteNanos() {
+            return 0;
+        }
+
+        @Override
+        public long lastBackendByteNanos() {
+            return 0;
+        }
+
+        @Override
+        public boolean backlogged() {
+            return false;
+        }
     }
 }

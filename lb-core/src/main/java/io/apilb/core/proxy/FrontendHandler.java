@@ -378,6 +378,32 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Prox
         record.log(client.remoteAddress(), listener, backend);
     }
 
+    // Read by rebalancing from its own thread; see ProxiedConnection.
+
+    @Override
+    public long establishedAtNanos() {
+        return record.establishedAt();
+    }
+
+    @Override
+    public long lastClientByteNanos() {
+        return record.lastFromClient();
+    }
+
+    @Override
+    public long lastBackendByteNanos() {
+        return record.lastFromBackend();
+    }
+
+    @Override
+    public boolean backlogged() {
+        // Racy reads of event-loop fields: a connection registered a moment ago may still show no
+        // backend channel here, and is far younger than any minAge; isWritable() is thread-safe.
+        Channel c = client;
+        Channel b = backendChannel;
+        return c != null && b != null && (!c.isWritable() || !b.isWritable());
+    }
+
     /** For tests: why it ended, or null while it lives. */
     Termination termination() {
         return finished ? record.termination() : null;

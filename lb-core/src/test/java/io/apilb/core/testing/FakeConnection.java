@@ -6,10 +6,25 @@ import io.apilb.core.backend.Termination;
 /**
  * A stand-in for a proxied connection, for tests that count or close a backend's connections
  * without relaying bytes. Each instance is distinct (a lambda without captures would be one shared
- * instance, and a set of connections would hold it once); it remembers why it was closed.
+ * instance, and a set of connections would hold it once); it remembers why it was closed. Its
+ * times (nanos on whatever clock the test drives) default to 0 and can be set.
  */
 public final class FakeConnection implements ProxiedConnection {
     private volatile Termination closedWith;
+    private volatile long establishedAt;
+    private volatile long lastClientByte;
+    private volatile long lastBackendByte;
+    private volatile boolean backlogged;
+
+    public FakeConnection() {
+    }
+
+    /** A connection established at {@code establishedAt} with no byte either way since. */
+    public FakeConnection(long establishedAt) {
+        this.establishedAt = establishedAt;
+        this.lastClientByte = establishedAt;
+        this.lastBackendByte = establishedAt;
+    }
 
     @Override
     public void close(Termination why) {
@@ -19,5 +34,42 @@ public final class FakeConnection implements ProxiedConnection {
     /** Why it was closed, or null. */
     public Termination closedWith() {
         return closedWith;
+    }
+
+    /** The client sent bytes at {@code nanos}. */
+    public FakeConnection clientSentAt(long nanos) {
+        lastClientByte = nanos;
+        return this;
+    }
+
+    /** The backend sent bytes at {@code nanos}. */
+    public FakeConnection backendSentAt(long nanos) {
+        lastBackendByte = nanos;
+        return this;
+    }
+
+    public FakeConnection backlogged(boolean on) {
+        backlogged = on;
+        return this;
+    }
+
+    @Override
+    public long establishedAtNanos() {
+        return establishedAt;
+    }
+
+    @Override
+    public long lastClientByteNanos() {
+        return lastClientByte;
+    }
+
+    @Override
+    public long lastBackendByteNanos() {
+        return lastBackendByte;
+    }
+
+    @Override
+    public boolean backlogged() {
+        return backlogged;
     }
 }
