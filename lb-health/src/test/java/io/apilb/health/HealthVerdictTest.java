@@ -204,6 +204,13 @@ class HealthVerdictTest {
         }
 
         @Override
+        public void closeIf(java.util.function.Predicate<ProxiedConnection> stillTrue, Termination why) {
+            if (stillTrue.test(this)) {
+                close(why);
+            }
+        }
+
+        @Override
         public long establishedAtNanos() {
             return 0;
         }

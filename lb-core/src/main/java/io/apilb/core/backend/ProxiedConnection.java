@@ -1,5 +1,7 @@
 package io.apilb.core.backend;
 
+import java.util.function.Predicate;
+
 /**
  * A live client connection relayed to a backend, as the pool sees it: something it can close, and
  * the few facts that tell whether closing it now would cut a request short. Implemented by the
@@ -11,6 +13,14 @@ package io.apilb.core.backend;
 public interface ProxiedConnection {
     /** Closes both legs, recording why. Safe to call from any thread, more than once. */
     void close(Termination why);
+
+    /**
+     * Closes both legs with {@code why} if {@code stillTrue} holds when tested on the connection's
+     * own thread, after it has relayed the bytes that had already arrived: a decision taken on
+     * another thread from times read a moment earlier (or across a pause of the whole process) is
+     * checked again against fresh ones. Safe to call from any thread; does nothing once closed.
+     */
+    void closeIf(Predicate<ProxiedConnection> stillTrue, Termination why);
 
     /** When the backend leg was connected. */
     long establishedAtNanos();

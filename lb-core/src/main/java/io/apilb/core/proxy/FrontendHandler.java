@@ -18,6 +18,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
+import java.util.function.Predicate;
 
 /**
  * One proxied connection, from accept to access-log line: waits for the client's first bytes,
@@ -329,6 +330,21 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Prox
         } else {
             ch.eventLoop().execute(() -> close(why));
         }
+    }
+
+    @Override
+    public void closeIf(Predicate<ProxiedConnection> stillTrue, Termination why) {
+        Channel ch = client;
+        if (ch == null) {
+            return;
+        }
+        // A task runs after the loop has processed the reads that were ready when it woke, so the
+        // test sees the stamps of every byte that arrived before the decision was made.
+        ch.eventLoop().execute(() -> {
+            if (!finished && stillTrue.test(this)) {
+                close(why);
+            }
+        });
     }
 
     private void closeBoth() {

@@ -35,7 +35,10 @@ import java.util.function.LongSupplier;
  * started since); silent from the master for {@value #BURST_GAP_MILLIS} ms and with nothing waiting
  * in apilb's buffers (not a response being streamed: the bytes of one arrive in back-to-back reads
  * well under that apart, while watch events come hundreds of milliseconds or more apart, so a busy
- * watch still offers gaps). Its client sees a clean close between two messages and reconnects once,
+ * watch still offers gaps). The choice is made from times read on this thread, then checked again
+ * on the connection's event loop just before the close ({@link ProxiedConnection#closeIf}), once
+ * bytes that had arrived meanwhile (or during a pause of the whole process) have been relayed and
+ * stamped. Its client sees a clean close between two messages and reconnects once,
  * to a less loaded master; client-go resumes its watches from their resource version.
  *
  * <p>A pass on demand ends when the spread is within tolerance, or after {@value #PASS_IDLE_SECONDS} s
@@ -79,7 +82,7 @@ public final class Rebalancer implements AutoCloseable {
     private boolean passRunning;
     private long passProgressAt;
     private boolean acting;
-    private int actingCloses;
+    private long actingClosesBefore;
     private long ticks;
 
     public Rebalancer(BackendPool pool) {
@@ -174,17 +177,18 @@ public final class Rebalancer implements AutoCloseable {
         if (sources.isEmpty()) {
             // Only episodes that moved something are worth a line: new connections alone push the
             // spread over and back all the time.
-            if (actingCloses > 0 || passRunning) {
+            long moved = closes.sum() - actingClosesBefore;
+            if (acting && moved > 0 || passRunning) {
                 log.info("rebalance: spread {} within tolerance {} after {} closes", format(spread), c.tolerance(),
-                        actingCloses);
+                        moved);
             }
             acting = false;
-            actingCloses = 0;
             passRunning = false;
             return;
         }
         if (!acting) {
             acting = true;
+            actingClosesBefore = closes.sum();
             log.debug("rebalance: spread {} over tolerance {}, moving connections off {}", format(spread),
                     c.tolerance(), sources.stream().map(Backend::name).toList());
         }
@@ -199,33 +203,42 @@ public final class Rebalancer implements AutoCloseable {
         for (Backend b : sources) {
             ProxiedConnection victim = oldestQuiet(b, now, c);
             if (victim != null) {
-                victim.close(Termination.REBALANCE);
+                // The pace counts the attempt: a connection that turns out busy on its own thread
+                // stays, and the next one is tried at the next slot.
                 closedBefore = true;
                 lastCloseAt = now;
                 passProgressAt = now;
-                closes.increment();
-                actingCloses++;
-                log.debug("backend={} rebalance closed a connection {} s old (spread {})", b.name(),
-                        (now - victim.establishedAtNanos()) / 1_000_000_000L, format(spread));
+                victim.closeIf(p -> closing(p, b, c), Termination.REBALANCE);
                 return;
             }
         }
     }
 
+    // On the connection's event loop: quiet still, with the stamps of every byte it has read.
+    private boolean closing(ProxiedConnection p, Backend b, RebalanceConfig c) {
+        long now = nanoClock.getAsLong();
+        if (!quiet(p, now, c)) {
+            log.debug("backend={} rebalance spared a connection that turned busy", b.name());
+            return false;
+        }
+        closes.increment();
+        log.debug("backend={} rebalance closed a connection {} s old (spread {})", b.name(),
+                (now - p.establishedAtNanos()) / 1_000_000_000L, format(spread));
+        return true;
+    }
+
+    private static boolean quiet(ProxiedConnection p, long now, RebalanceConfig c) {
+        return now - p.establishedAtNanos() >= c.minAge().toNanos()
+                && now - p.lastClientByteNanos() >= c.clientQuietFor().toNanos()
+                && now - p.lastBackendByteNanos() >= BURST_GAP_NANOS
+                && !p.backlogged();
+    }
+
     /** The oldest connection of {@code backend} that may be closed without cutting a request short, or null. */
     static ProxiedConnection oldestQuiet(Backend backend, long now, RebalanceConfig c) {
-        long minAge = c.minAge().toNanos();
-        long clientQuiet = c.clientQuietFor().toNanos();
         ProxiedConnection oldest = null;
         for (ProxiedConnection p : backend.connections().live()) {
-            long established = p.establishedAtNanos();
-            if (now - established < minAge
-                    || now - p.lastClientByteNanos() < clientQuiet
-                    || now - p.lastBackendByteNanos() < BURST_GAP_NANOS
-                    || p.backlogged()) {
-                continue;
-            }
-            if (oldest == null || established - oldest.establishedAtNanos() < 0) {
+            if (quiet(p, now, c) && (oldest == null || p.establishedAtNanos() - oldest.establishedAtNanos() < 0)) {
                 oldest = p;
             }
         }

@@ -121,6 +121,18 @@ class RebalancerTest {
     }
 
     @Test
+    void sparesAConnectionThatTurnsBusyBeforeItsOwnThreadClosesIt() {
+        masters(1, 1);
+        List<FakeConnection> conns = open("m1", 4, 100);
+        for (FakeConnection c : conns) {
+            c.beforeCheck(() -> c.backendSentAt(clock.get()));
+        }
+        run(5, null);
+        assertEquals(0, rebalanced(conns));
+        assertEquals(0, rebalancer.closes());
+    }
+
+    @Test
     void neverClosesFasterThanMaxClosesPerSecond() {
         masters(1, 1);
         rebalancer.configure(Duration.ZERO, new RebalanceConfig(true, 2, Duration.ofSeconds(30),

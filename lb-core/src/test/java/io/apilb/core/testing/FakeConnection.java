@@ -3,6 +3,8 @@ package io.apilb.core.testing;
 import io.apilb.core.backend.ProxiedConnection;
 import io.apilb.core.backend.Termination;
 
+import java.util.function.Predicate;
+
 /**
  * A stand-in for a proxied connection, for tests that count or close a backend's connections
  * without relaying bytes. Each instance is distinct (a lambda without captures would be one shared
@@ -15,6 +17,7 @@ public final class FakeConnection implements ProxiedConnection {
     private volatile long lastClientByte;
     private volatile long lastBackendByte;
     private volatile boolean backlogged;
+    private volatile Runnable beforeCheck = () -> { };
 
     public FakeConnection() {
     }
@@ -31,6 +34,15 @@ public final class FakeConnection implements ProxiedConnection {
         closedWith = why;
     }
 
+    /** Tests {@code stillTrue} at once, as if on the connection's own thread, after {@link #beforeCheck}. */
+    @Override
+    public void closeIf(Predicate<ProxiedConnection> stillTrue, Termination why) {
+        beforeCheck.run();
+        if (closedWith == null && stillTrue.test(this)) {
+            close(why);
+        }
+    }
+
     /** Why it was closed, or null. */
     public Termination closedWith() {
         return closedWith;
@@ -45,6 +57,12 @@ public final class FakeConnection implements ProxiedConnection {
     /** The backend sent bytes at {@code nanos}. */
     public FakeConnection backendSentAt(long nanos) {
         lastBackendByte = nanos;
+        return this;
+    }
+
+    /** Runs {@code r} when a conditional close reaches the connection's thread, e.g. bytes arriving just then. */
+    public FakeConnection beforeCheck(Runnable r) {
+        beforeCheck = r;
         return this;
     }
 
