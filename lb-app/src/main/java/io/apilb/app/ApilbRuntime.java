@@ -12,6 +12,8 @@ import io.apilb.core.config.ConfigException;
 import io.apilb.core.config.ConfigLoader;
 import io.apilb.core.config.HostPort;
 import io.apilb.core.proxy.ProxyServer;
+import io.apilb.core.rebalance.RebalanceMetrics;
+import io.apilb.core.rebalance.Rebalancer;
 import io.apilb.health.CheckResult;
 import io.apilb.health.CheckResults;
 import io.apilb.health.HealthChecker;
@@ -37,7 +39,7 @@ import java.util.concurrent.TimeUnit;
  *
  * <p>Threads: start and shutdown run on the caller (main); reload runs on the caller too (the
  * {@code apilb-control} thread for SIGHUP, the admin worker for the API) and is serialised; drain
- * timers run on {@code apilb-control}.
+ * timers run on {@code apilb-control}; slow-start ramps and rebalancing on {@code apilb-rebalance}.
  */
 public final class ApilbRuntime implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ApilbRuntime.class);
@@ -45,6 +47,7 @@ public final class ApilbRuntime implements AutoCloseable {
     private final Path configFile;
     private final BackendPool pool;
     private final ProxyServer proxy;
+    private final Rebalancer rebalancer;
     private PrometheusMeterRegistry registry;
     private final ScheduledExecutorService control = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "apilb-control");
@@ -61,6 +64,7 @@ public final class ApilbRuntime implements AutoCloseable {
         this.configFile = configFile;
         this.pool = new BackendPool(config.backends());
         this.proxy = new ProxyServer(config, pool);
+        this.rebalancer = new Rebalancer(pool);
     }
 
     /**
@@ -96,6 +100,9 @@ public final class ApilbRuntime implements AutoCloseable {
         registry = AdminServer.newMeterRegistry();
         health = new HealthChecker(config.health(), pool, registry);
         health.start();
+        rebalancer.configure(config.slowStart(), config.rebalance());
+        new RebalanceMetrics(rebalancer).bindTo(registry);
+        rebalancer.start();
         startAdmin(config);
     }
 
@@ -104,7 +111,7 @@ public final class ApilbRuntime implements AutoCloseable {
             return;
         }
         AdminServer a = new AdminServer(c.admin(), pool, proxy.stats(), checks, registry,
-                configFile == null ? null : this::reload);
+                configFile == null ? null : this::reload, rebalancer);
         a.start();
         admin = a;
     }
@@ -207,6 +214,7 @@ public final class ApilbRuntime implements AutoCloseable {
             return Reloader.Result.refused(List.of(e.getMessage()));
         }
         BackendPool.Change change = pool.reconfigure(next.backends(), next.health().enabled());
+        rebalancer.configure(next.slowStart(), next.rebalance());
         for (Backend removed : change.removed()) {
             closeLater(removed, next.drainTimeout(), Termination.BACKEND_REMOVED);
         }
@@ -315,6 +323,7 @@ public final class ApilbRuntime implements AutoCloseable {
         if (a != null) {
             a.setShuttingDown(true);
         }
+        rebalancer.close();
         proxy.shutdown(grace);
         HealthChecker h = health;
         if (h != null) {
