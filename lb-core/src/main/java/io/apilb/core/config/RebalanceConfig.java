@@ -32,7 +32,8 @@ public record RebalanceConfig(boolean enabled, double maxClosesPerSecond, Durati
                     + MIN_CLOSES_PER_SECOND + "-" + (int) MAX_CLOSES_PER_SECOND + ")");
         }
         if (!(tolerance >= 0 && tolerance <= MAX_TOLERANCE)) {
-            throw new IllegalArgumentException("tolerance: " + tolerance + " (expected: 0-" + (int) MAX_TOLERANCE + ")");
+            throw new IllegalArgumentException("tolerance: " + tolerance + " (expected: 0-" + (int) MAX_TOLERANCE
+                    + ")");
         }
         if (minAge.isNegative() || clientQuietFor.isNegative()) {
             throw new IllegalArgumentException("minAge, clientQuietFor: " + minAge + ", " + clientQuietFor
