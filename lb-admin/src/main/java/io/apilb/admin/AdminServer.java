@@ -5,6 +5,7 @@ import io.apilb.core.config.AdminAccess;
 import io.apilb.core.config.AdminConfig;
 import io.apilb.core.config.HostPort;
 import io.apilb.core.proxy.FrontendStats;
+import io.apilb.core.rebalance.Rebalancer;
 import io.apilb.health.CheckResults;
 
 import io.micrometer.prometheusmetrics.PrometheusConfig;
@@ -55,6 +56,7 @@ public final class AdminServer implements AutoCloseable {
     private final FrontendStats frontend;
     private final CheckResults checks;
     private final Reloader reloader;
+    private final Rebalancer rebalancer;
     private final MetricsEndpoint metrics;
     private volatile boolean shuttingDown;
     private EventLoopGroup acceptor;
@@ -70,6 +72,13 @@ public final class AdminServer implements AutoCloseable {
      */
     public AdminServer(AdminConfig config, BackendPool pool, FrontendStats frontend, CheckResults checks,
                        PrometheusMeterRegistry registry, Reloader reloader) {
+        this(config, pool, frontend, checks, registry, reloader, null);
+    }
+
+    /** @param rebalancer runs passes asked for through {@code POST /api/v1/rebalance}, or null (501) */
+    public AdminServer(AdminConfig config, BackendPool pool, FrontendStats frontend, CheckResults checks,
+                       PrometheusMeterRegistry registry, Reloader reloader, Rebalancer rebalancer) {
+        this.rebalancer = rebalancer;
         this.config = Objects.requireNonNull(config, "config");
         this.pool = Objects.requireNonNull(pool, "pool");
         this.frontend = Objects.requireNonNull(frontend, "frontend");
@@ -112,6 +121,7 @@ public final class AdminServer implements AutoCloseable {
         new BackendsApi(pool, checks).addTo(router);
         new FrontendApi(frontend, this::isShuttingDown).addTo(router);
         new ReloadApi(reloader, metrics::refresh).addTo(router);
+        new RebalanceApi(rebalancer).addTo(router);
         new HealthzEndpoint(pool, this::isShuttingDown).addTo(router);
         metrics.addTo(router);
         metrics.bind();

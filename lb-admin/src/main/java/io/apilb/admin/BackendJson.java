@@ -18,9 +18,11 @@ import java.util.Map;
  * status, which keeps HAProxy's spelling ({@code L7OK}, {@code L4CON}) that operators know;
  * times are ISO-8601 instants in UTC. {@code activeConnections} are established connections,
  * {@code dialsInFlight} dials not finished yet; {@code maxConnections} is the old name of
- * {@code peakConnections}, kept for one release.
+ * {@code peakConnections}, kept for one release. {@code slowStart} is null unless the backend is in
+ * a slow-start ramp.
  */
 record BackendJson(String name, String address, String health, String state, boolean routable, int weight,
+                   SlowStart slowStart,
                    int activeConnections, int dialsInFlight, int peakConnections, int maxConnections,
                    long totalConnections, long bytesIn, long bytesOut,
                    long connectFailures, Map<String, Long> connectFailuresByReason, Check check, String lastChange,
@@ -52,6 +54,20 @@ record BackendJson(String name, String address, String health, String state, boo
     }
 
     /**
+     * A slow-start ramp in progress: {@code progress} 0-1 through the window, {@code effectiveWeight}
+     * the weight selection uses now (10 % of {@code weight} at the start, all of it at the end).
+     */
+    record SlowStart(double progress, double effectiveWeight) {
+        static SlowStart of(Snapshot.Ramp ramp, int weight) {
+            return ramp == null ? null : new SlowStart(round(ramp.progress()), round(weight * ramp.factor()));
+        }
+
+        private static double round(double d) {
+            return Math.round(d * 1000) / 1000.0;
+        }
+    }
+
+    /**
      * Reads a backend's current state; {@code snapshot} is the pool's current one (weight and
      * routability), {@code checks} may be null when health checking is off.
      */
@@ -64,7 +80,8 @@ record BackendJson(String name, String address, String health, String state, boo
         }
         long failuresTotal = failures.values().stream().mapToLong(Long::longValue).sum();
         return new BackendJson(b.name(), b.address().toString(), lower(b.health()), lower(b.adminState()),
-                snapshot.isRoutable(b), snapshot.weight(b), c.active(), c.dialsInFlight(), c.peak(), c.peak(), c.total(),
+                snapshot.isRoutable(b), snapshot.weight(b), SlowStart.of(snapshot.ramp(b), snapshot.weight(b)),
+                c.active(), c.dialsInFlight(), c.peak(), c.peak(), c.total(),
                 s.bytesIn(), s.bytesOut(),
                 failuresTotal, failures, checks == null ? null : Check.of(checks.last(b.name())),
                 Instant.ofEpochMilli(b.lastChangeMillis()).toString(), b.downtimeMillis() / 1000.0,

@@ -83,7 +83,7 @@ class AdminApiTest {
         JsonNode list = body.get("backends");
         assertEquals(3, list.size());
         JsonNode b = list.get(0);
-        assertEquals(Set.of("name", "address", "health", "state", "routable", "weight", "activeConnections",
+        assertEquals(Set.of("name", "address", "health", "state", "routable", "weight", "slowStart", "activeConnections",
                 "dialsInFlight", "peakConnections", "maxConnections", "totalConnections", "bytesIn", "bytesOut", "connectFailures",
                 "connectFailuresByReason", "check", "lastChange", "downtimeSeconds", "transition",
                 "lastFirstByteTimeout"), fieldNames(b));

@@ -5,6 +5,7 @@ import io.apilb.core.config.AdminConfig;
 import io.apilb.core.config.BackendConfig;
 import io.apilb.core.config.HostPort;
 import io.apilb.core.proxy.FrontendStats;
+import io.apilb.core.rebalance.Rebalancer;
 import io.apilb.health.CheckResult;
 import io.apilb.health.CheckResults;
 
@@ -64,8 +65,12 @@ final class AdminFixture implements AutoCloseable {
     }
 
     AdminFixture(AdminConfig config, BackendPool pool, Reloader reloader) {
+        this(config, pool, reloader, null);
+    }
+
+    AdminFixture(AdminConfig config, BackendPool pool, Reloader reloader, Rebalancer rebalancer) {
         this.pool = pool;
-        server = new AdminServer(config, pool, frontend, checks, registry, reloader);
+        server = new AdminServer(config, pool, frontend, checks, registry, reloader, rebalancer);
         address = server.start();
     }
 

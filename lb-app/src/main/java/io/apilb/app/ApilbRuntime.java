@@ -12,6 +12,8 @@ import io.apilb.core.config.ConfigException;
 import io.apilb.core.config.ConfigLoader;
 import io.apilb.core.config.HostPort;
 import io.apilb.core.proxy.ProxyServer;
+import io.apilb.core.rebalance.RebalanceMetrics;
+import io.apilb.core.rebalance.Rebalancer;
 import io.apilb.health.CheckResult;
 import io.apilb.health.CheckResults;
 import io.apilb.health.HealthChecker;
@@ -39,7 +41,7 @@ import javax.net.ssl.SSLException;
  *
  * <p>Threads: start and shutdown run on the caller (main); reload runs on the caller too (the
  * {@code apilb-control} thread for SIGHUP, the admin worker for the API) and is serialised; drain
- * timers run on {@code apilb-control}.
+ * timers run on {@code apilb-control}; slow-start ramps and rebalancing on {@code apilb-rebalance}.
  */
 public final class ApilbRuntime implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ApilbRuntime.class);
@@ -49,6 +51,7 @@ public final class ApilbRuntime implements AutoCloseable {
     private final Path configFile;
     private final BackendPool pool;
     private final ProxyServer proxy;
+    private final Rebalancer rebalancer;
     private PrometheusMeterRegistry registry;
     private final ScheduledExecutorService control = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "apilb-control");
@@ -75,6 +78,7 @@ public final class ApilbRuntime implements AutoCloseable {
         this.configFile = configFile;
         this.pool = new BackendPool(config.backends());
         this.proxy = new ProxyServer(pool);
+        this.rebalancer = new Rebalancer(pool);
     }
 
     /**
@@ -107,6 +111,9 @@ public final class ApilbRuntime implements AutoCloseable {
         registry = AdminServer.newMeterRegistry();
         health = new HealthChecker(config.health(), pool, registry);
         health.start();
+        rebalancer.configure(config.slowStart(), config.rebalance());
+        new RebalanceMetrics(rebalancer).bindTo(registry);
+        rebalancer.start();
         // The admin port before the listeners: whoever sees the proxy port accept (Keepalived, a
         // container runtime, a deploy script) asks /healthz next, and must get an answer, if only 503.
         admin = newAdmin(config);
@@ -122,7 +129,7 @@ public final class ApilbRuntime implements AutoCloseable {
             return null;
         }
         return new AdminServer(c.admin(), pool, proxy.stats(), checks, registry,
-                configFile == null ? null : this::reload);
+                configFile == null ? null : this::reload, rebalancer);
     }
 
     /** Results of whichever health checker is current: reload may replace it. */
@@ -305,6 +312,7 @@ public final class ApilbRuntime implements AutoCloseable {
     private BackendPool.Change commit(ApilbConfig old, ApilbConfig next, Staged staged) {
         proxy.commit(staged.listeners);
         BackendPool.Change change = pool.reconfigure(next.backends(), next.health().enabled());
+        rebalancer.configure(next.slowStart(), next.rebalance());
         for (Backend removed : change.removed()) {
             closeLater(removed, next.drainTimeout(), Termination.BACKEND_REMOVED);
         }
@@ -439,6 +447,7 @@ public final class ApilbRuntime implements AutoCloseable {
         if (a != null) {
             a.setShuttingDown(true);
         }
+        rebalancer.close();
         proxy.shutdown(grace);
         HealthChecker h = health;
         if (h != null) {

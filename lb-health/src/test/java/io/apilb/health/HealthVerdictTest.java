@@ -202,5 +202,32 @@ class HealthVerdictTest {
         public void close(Termination why) {
             closedWith.add(why);
         }
+
+        @Override
+        public void closeIf(java.util.function.Predicate<ProxiedConnection> stillTrue, Termination why) {
+            if (stillTrue.test(this)) {
+                close(why);
+            }
+        }
+
+        @Override
+        public long establishedAtNanos() {
+            return 0;
+        }
+
+        @Override
+        public long lastClientByteNanos() {
+            return 0;
+        }
+
+        @Override
+        public long lastBackendByteNanos() {
+            return 0;
+        }
+
+        @Override
+        public boolean backlogged() {
+            return false;
+        }
     }
 }

@@ -1,5 +1,7 @@
 package io.apilb.core.backend;
 
+import java.util.Collection;
+import java.util.Collections;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -77,6 +79,14 @@ public final class BackendConnections {
     /** Forgets an established connection when it closes. */
     public void unregister(ProxiedConnection connection) {
         live.remove(connection);
+    }
+
+    /**
+     * The established connections, as a live read-only view: iteration is weakly consistent
+     * (it never fails, and may or may not show connections registered or closed meanwhile).
+     */
+    public Collection<ProxiedConnection> live() {
+        return Collections.unmodifiableSet(live);
     }
 
     /** Established connections now. */

@@ -13,7 +13,9 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.time.Duration;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.LongSupplier;
 
 /**
  * The set of backends, their weights and their states. Writers (health checker, admin API, reload)
@@ -23,9 +25,22 @@ import java.util.concurrent.CopyOnWriteArrayList;
  * <p>A backend that must lose its connections (maintenance, found dead, removed) first refuses new
  * registrations, then has its registered connections closed, so that a dial completing at that
  * moment cannot slip past the sweep ({@link BackendConnections}).
+ *
+ * <p>Slow start ({@link #setSlowStart}, off by default): a backend that turns UP after being DOWN
+ * gets an effective weight that grows linearly from 10 % to 100 % of its weight over the window,
+ * so a returning master is not handed every reconnecting client at once. The effective weights are
+ * computed here, where the snapshot is built, so that every policy and the rebalancer read the
+ * same numbers; {@link #refreshSlowStart()} republishes them while a ramp runs. Weights are
+ * integers, so while a ramp runs the published ones are scaled by {@value #RAMP_SCALE} (10 % of
+ * weight 1 is 10) and then divided by their greatest common divisor, which keeps a round-robin
+ * wheel small; with no ramp they are the configured weights. Only ratios matter to selection.
+ * The first verdict after start, or after a backend is added, starts no ramp.
  */
 public final class BackendPool {
     private static final Logger log = LoggerFactory.getLogger(BackendPool.class);
+    /** What effective weights are multiplied by while a ramp runs, so 10 % of weight 1 stays an integer. */
+    static final int RAMP_SCALE = 100;
+    private static final double RAMP_FLOOR = 0.1;
 
     private final Map<String, Backend> byName = new LinkedHashMap<>();
     private final Map<Backend, Integer> weights = new IdentityHashMap<>();
@@ -34,12 +49,22 @@ public final class BackendPool {
     // Why a backend that is DOWN refuses connections: set when it was found dead, null when it
     // answered but was not ready (those connections finish on their own).
     private final Map<Backend, Termination> downCloses = new IdentityHashMap<>();
+    // Backends in a slow-start ramp, with the nanoTime it began.
+    private final Map<Backend, Long> rampSince = new IdentityHashMap<>();
+    private final LongSupplier nanoClock;
+    private long slowStartNanos;
     private final List<BackendListener> listeners = new CopyOnWriteArrayList<>();
     private volatile Snapshot snapshot;
     private volatile ConnectObserver connectObserver = ConnectObserver.NONE;
 
     public BackendPool(List<BackendConfig> configs) {
+        this(configs, System::nanoTime);
+    }
+
+    /** @param nanoClock the clock of slow-start ramps ({@link System#nanoTime()}; tests pass a fake one) */
+    public BackendPool(List<BackendConfig> configs, LongSupplier nanoClock) {
         Objects.requireNonNull(configs, "configs");
+        this.nanoClock = Objects.requireNonNull(nanoClock, "nanoClock");
         for (BackendConfig c : configs) {
             Backend b = new Backend(c);
             if (byName.putIfAbsent(c.name(), b) != null) {
@@ -85,6 +110,7 @@ public final class BackendPool {
         Objects.requireNonNull(health, "health");
         Health old;
         AdminState state;
+        boolean ramping;
         synchronized (this) {
             checkMember(backend);
             old = backend.health();
@@ -103,7 +129,16 @@ public final class BackendPool {
                 downCloses.remove(backend);
             }
             refreshRefusal(backend);
+            if (health == Health.UP && old == Health.DOWN && slowStartNanos > 0) {
+                rampSince.put(backend, nanoClock.getAsLong());
+            } else if (health != Health.UP) {
+                rampSince.remove(backend);
+            }
+            ramping = rampSince.containsKey(backend);
             publish();
+        }
+        if (ramping) {
+            log.info("backend={} slow start over {} ms", backend.name(), slowStartNanos / 1_000_000);
         }
         fire(backend, old, state);
         if (health == Health.DOWN && closeWith != null) {
@@ -134,6 +169,31 @@ public final class BackendPool {
         fire(backend, health, old);
         if (state == AdminState.MAINT) {
             backend.closeConnections(Termination.BACKEND_MAINT);
+        }
+    }
+
+    /**
+     * Sets the slow-start window ({@code slowStart}; zero turns it off and ends running ramps).
+     * Ramps already running keep their start and take the new length.
+     */
+    public void setSlowStart(Duration window) {
+        Objects.requireNonNull(window, "window");
+        synchronized (this) {
+            slowStartNanos = window.toNanos();
+            if (slowStartNanos == 0) {
+                rampSince.clear();
+            }
+            publish();
+        }
+    }
+
+    /**
+     * Republishes the snapshot with the effective weights of now, while a slow-start ramp runs;
+     * does nothing otherwise. Called on a timer by the thread that runs ramps, never on an event loop.
+     */
+    public synchronized void refreshSlowStart() {
+        if (!rampSince.isEmpty()) {
+            publish();
         }
     }
 
@@ -221,6 +281,7 @@ public final class BackendPool {
             weights.putAll(nextWeights);
             for (Backend b : removed) {
                 awaitingFirstCheck.remove(b);
+                rampSince.remove(b);
                 downCloses.remove(b);
                 b.connections().refuse(Termination.BACKEND_REMOVED);
             }
@@ -272,14 +333,19 @@ public final class BackendPool {
     }
 
     private void publish() {
+        long now = nanoClock.getAsLong();
+        rampSince.values().removeIf(since -> now - since >= slowStartNanos);
         List<Backend> all = new ArrayList<>(byName.values());
         int[] allWeights = new int[all.size()];
+        double[] progress = new double[all.size()];
         List<Backend> routable = new ArrayList<>();
         List<Backend> failOpen = new ArrayList<>();
         for (int i = 0; i < all.size(); i++) {
             Backend b = all.get(i);
             int w = weights.get(b);
             allWeights[i] = w;
+            Long since = rampSince.get(b);
+            progress[i] = since == null ? Snapshot.NO_RAMP : (double) (now - since) / slowStartNanos;
             if (w == 0) {
                 continue;
             }
@@ -290,10 +356,10 @@ public final class BackendPool {
                 failOpen.add(b);
             }
         }
-        snapshot = new Snapshot(all, allWeights, candidates(routable), candidates(failOpen));
+        snapshot = new Snapshot(all, allWeights, progress, candidates(routable, now), candidates(failOpen, now));
     }
 
-    private Candidates candidates(List<Backend> backends) {
+    private Candidates candidates(List<Backend> backends, long now) {
         if (backends.isEmpty()) {
             return Candidates.NONE;
         }
@@ -301,6 +367,32 @@ public final class BackendPool {
         for (int i = 0; i < w.length; i++) {
             w[i] = weights.get(backends.get(i));
         }
+        if (!rampSince.isEmpty()) {
+            int gcd = 0;
+            for (int i = 0; i < w.length; i++) {
+                Long since = rampSince.get(backends.get(i));
+                double factor = since == null ? 1 : rampFactor((double) (now - since) / slowStartNanos);
+                w[i] = w[i] == 0 ? 0 : (int) Math.max(1, Math.round(w[i] * RAMP_SCALE * factor));
+                gcd = gcd(gcd, w[i]);
+            }
+            for (int i = 0; gcd > 1 && i < w.length; i++) {
+                w[i] /= gcd;
+            }
+        }
         return new Candidates(backends.toArray(new Backend[0]), w);
+    }
+
+    /** The share of its weight a backend gets at {@code progress} (0-1) through its ramp: 10 % to 100 %. */
+    static double rampFactor(double progress) {
+        return RAMP_FLOOR + (1 - RAMP_FLOOR) * Math.min(1, Math.max(0, progress));
+    }
+
+    private static int gcd(int a, int b) {
+        while (b != 0) {
+            int t = a % b;
+            a = b;
+            b = t;
+        }
+        return a;
     }
 }

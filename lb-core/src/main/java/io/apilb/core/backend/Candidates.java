@@ -4,7 +4,9 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * Backends a selector may choose from, each with the weight it had when the list was published.
+ * Backends a selector may choose from, each with the weight it had when the list was published:
+ * its effective weight, which a slow-start ramp lowers (see {@link BackendPool}). Only the ratios
+ * between weights mean anything; their scale may differ from one publication to the next.
  * Immutable: a selector that reads the weights twice (to total them, then to draw) sees the same
  * numbers both times, whatever a reload does meanwhile.
  */

@@ -24,6 +24,11 @@ public enum Termination {
     NO_BACKEND,
     /** {@code limits.maxConnections} was reached when it was accepted. */
     LIMIT,
+    /**
+     * Closed by rebalancing: old and quiet on a master that carried more than its share, so the
+     * client reconnects once to a less loaded one.
+     */
+    REBALANCE,
     /** The shutdown grace ran out. */
     SHUTDOWN,
     /** A socket error on either side. */

@@ -10,16 +10,19 @@ import java.util.Objects;
  * {@code drainTimeout: 0s} (drained connections are never forced closed; connections of a backend
  * removed by reload close at once), {@code shutdownDelay: 0s} (on SIGTERM, how long {@code /healthz}
  * answers 503 while the listeners still accept, so a VIP can move away before connections are
- * refused: set it to Keepalived's {@code interval × fall} plus a second in a pair). Section defaults are on each section's record.
+ * refused: set it to Keepalived's {@code interval × fall} plus a second in a pair), {@code slowStart: 0s}
+ * (off; otherwise a master that turns UP again ramps from 10 % to 100 % of its weight over this
+ * window). Section defaults are on each section's record ({@code rebalance}: {@link RebalanceConfig}).
  */
 public record ApilbConfig(List<ListenerConfig> listeners, List<BackendConfig> backends, BalancePolicy balance,
                           int retries, Timeouts timeouts, TcpConfig tcp, Limits limits, HealthConfig health,
                           AdminConfig admin, LoggingConfig logging, Duration shutdownGrace, Duration drainTimeout,
-                          Duration shutdownDelay) {
+                          Duration shutdownDelay, Duration slowStart, RebalanceConfig rebalance) {
     public static final int DEFAULT_RETRIES = 2;
     public static final Duration DEFAULT_SHUTDOWN_GRACE = Duration.ofSeconds(30);
     public static final Duration DEFAULT_DRAIN_TIMEOUT = Duration.ZERO;
     public static final Duration DEFAULT_SHUTDOWN_DELAY = Duration.ZERO;
+    public static final Duration DEFAULT_SLOW_START = Duration.ZERO;
 
     public ApilbConfig {
         listeners = List.copyOf(listeners);
@@ -34,9 +37,20 @@ public record ApilbConfig(List<ListenerConfig> listeners, List<BackendConfig> ba
         Objects.requireNonNull(shutdownGrace, "shutdownGrace");
         Objects.requireNonNull(drainTimeout, "drainTimeout");
         Objects.requireNonNull(shutdownDelay, "shutdownDelay");
+        Objects.requireNonNull(slowStart, "slowStart");
+        Objects.requireNonNull(rebalance, "rebalance");
         if (retries < 0) {
             throw new IllegalArgumentException("retries: " + retries + " (expected: >= 0)");
         }
+    }
+
+    /** A config without slow start and with the default {@code rebalance} section. */
+    public ApilbConfig(List<ListenerConfig> listeners, List<BackendConfig> backends, BalancePolicy balance,
+                       int retries, Timeouts timeouts, TcpConfig tcp, Limits limits, HealthConfig health,
+                       AdminConfig admin, LoggingConfig logging, Duration shutdownGrace, Duration drainTimeout,
+                       Duration shutdownDelay) {
+        this(listeners, backends, balance, retries, timeouts, tcp, limits, health, admin, logging, shutdownGrace,
+                drainTimeout, shutdownDelay, DEFAULT_SLOW_START, RebalanceConfig.DEFAULTS);
     }
 
     /** The backend with this name, or null. */

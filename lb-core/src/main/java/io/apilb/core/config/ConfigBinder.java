@@ -57,7 +57,7 @@ final class ConfigBinder {
     private ApilbConfig config(Node node) {
         YamlMap root = YamlMap.root(node, problems, env, "listeners", "backends", "balance", "retries",
                 "timeouts", "tcp", "limits", "health", "admin", "logging", "shutdownGrace", "drainTimeout",
-                "shutdownDelay");
+                "shutdownDelay", "slowStart", "rebalance");
         return new ApilbConfig(
                 listeners(root),
                 backends(root),
@@ -74,7 +74,21 @@ final class ConfigBinder {
                 logging(root.section("logging", "format", "accessLog", "level")),
                 root.optional("shutdownGrace", duration(Duration.ZERO), ApilbConfig.DEFAULT_SHUTDOWN_GRACE),
                 root.optional("drainTimeout", duration(Duration.ZERO), ApilbConfig.DEFAULT_DRAIN_TIMEOUT),
-                root.optional("shutdownDelay", duration(Duration.ZERO), ApilbConfig.DEFAULT_SHUTDOWN_DELAY));
+                root.optional("shutdownDelay", duration(Duration.ZERO), ApilbConfig.DEFAULT_SHUTDOWN_DELAY),
+                root.optional("slowStart", duration(Duration.ZERO), ApilbConfig.DEFAULT_SLOW_START),
+                rebalance(root.section("rebalance", "enabled", "maxClosesPerSecond", "minAge", "clientQuietFor",
+                        "tolerance")));
+    }
+
+    private static RebalanceConfig rebalance(YamlMap m) {
+        RebalanceConfig d = RebalanceConfig.DEFAULTS;
+        return new RebalanceConfig(
+                m.optional("enabled", bool(), d.enabled()),
+                m.optional("maxClosesPerSecond", ValueType.number(RebalanceConfig.MIN_CLOSES_PER_SECOND,
+                        RebalanceConfig.MAX_CLOSES_PER_SECOND), d.maxClosesPerSecond()),
+                m.optional("minAge", duration(Duration.ZERO), d.minAge()),
+                m.optional("clientQuietFor", duration(Duration.ZERO), d.clientQuietFor()),
+                m.optional("tolerance", ValueType.number(0, RebalanceConfig.MAX_TOLERANCE), d.tolerance()));
     }
 
     private static List<ListenerConfig> listeners(YamlMap root) {

@@ -74,6 +74,27 @@ record ValueType<T>(String expected, Function<String, T> parser) {
         });
     }
 
+    /** A decimal number in {@code [min, max]}, e.g. {@code 0.5}. */
+    static ValueType<Double> number(double min, double max) {
+        String range = trim(min) + "-" + trim(max);
+        return new ValueType<>("a number " + range, t -> {
+            double value;
+            try {
+                value = Double.parseDouble(t.replace("_", ""));
+            } catch (NumberFormatException e) {
+                throw wrong(quote(t), "a number " + range);
+            }
+            if (!(value >= min && value <= max)) {
+                throw wrong(t, range);
+            }
+            return value;
+        });
+    }
+
+    private static String trim(double d) {
+        return d == Math.rint(d) ? Long.toString((long) d) : Double.toString(d);
+    }
+
     /** A duration from {@code min} to {@link Durations#MAX}. */
     static ValueType<Duration> duration(Duration min) {
         return duration(min, Durations.MAX);

@@ -20,6 +20,7 @@ import org.slf4j.LoggerFactory;
 import java.io.IOException;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
 
 /**
  * One proxied connection, from accept to access-log line: waits for the client's first bytes,
@@ -408,6 +409,21 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Prox
         }
     }
 
+    @Override
+    public void closeIf(Predicate<ProxiedConnection> stillTrue, Termination why) {
+        Channel ch = client;
+        if (ch == null) {
+            return;
+        }
+        // A task runs after the loop has processed the reads that were ready when it woke, so the
+        // test sees the stamps of every byte that arrived before the decision was made.
+        ch.eventLoop().execute(() -> {
+            if (!finished && stillTrue.test(this)) {
+                close(why);
+            }
+        });
+    }
+
     private void closeBoth() {
         if (backendChannel != null && backendChannel.isOpen()) {
             backendChannel.close();
@@ -454,6 +470,32 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Prox
         ctx.stats.closed();
         ctx.connections.remove(this);
         record.log(client.remoteAddress(), listener, backend);
+    }
+
+    // Read by rebalancing from its own thread; see ProxiedConnection.
+
+    @Override
+    public long establishedAtNanos() {
+        return record.establishedAt();
+    }
+
+    @Override
+    public long lastClientByteNanos() {
+        return record.lastFromClient();
+    }
+
+    @Override
+    public long lastBackendByteNanos() {
+        return record.lastFromBackend();
+    }
+
+    @Override
+    public boolean backlogged() {
+        // Racy reads of event-loop fields: a connection registered a moment ago may still show no
+        // backend channel here, and is far younger than any minAge; isWritable() is thread-safe.
+        Channel c = client;
+        Channel b = backendChannel;
+        return c != null && b != null && (!c.isWritable() || !b.isWritable());
     }
 
     /** For tests: why it ended, or null while it lives. */

@@ -36,6 +36,15 @@ class ConfigErrorsTest {
                         List.of("listeners[0].address: \"::1:6443\" looks like a bare IPv6 address (expected: [ipv6]:port) (line 3)")),
                 arguments("unknown top-level key", VALID + "retires: 3\n",
                         List.of("retires: unknown key (did you mean retries?) (line 6)")),
+                arguments("rebalance values out of range", VALID + """
+                        slowStart: fast
+                        rebalance:
+                          maxClosesPerSecond: 0
+                          tolerance: lots
+                        """,
+                        List.of("slowStart: \"fast\" (expected: a duration like 500ms, 2s, 1m, 1h30m) (line 6)",
+                                "rebalance.maxClosesPerSecond: 0 (expected: 0.01-100) (line 8)",
+                                "rebalance.tolerance: \"lots\" (expected: a number 0-10) (line 9)")),
                 arguments("unknown key, far from any known one", VALID + "frontend: {}\n",
                         List.of("frontend: unknown key (line 6)")),
                 arguments("typo in a section", VALID + """

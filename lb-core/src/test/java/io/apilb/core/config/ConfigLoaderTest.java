@@ -31,6 +31,8 @@ class ConfigLoaderTest {
         assertEquals("kubernetes", c.health().tls().serverName());
         assertEquals("s3cret", c.admin().token());
         assertEquals(new HostPort("127.0.0.1", 8404), c.admin().address());
+        assertEquals(Duration.ofSeconds(30), c.slowStart());
+        assertEquals(new RebalanceConfig(true, 1, Duration.ofSeconds(30), Duration.ofSeconds(1), 0.2), c.rebalance());
     }
 
     @Test
@@ -92,6 +94,18 @@ class ConfigLoaderTest {
         assertEquals(Duration.ofSeconds(30), c.shutdownGrace());
         assertEquals(Duration.ZERO, c.drainTimeout());
         assertEquals(Duration.ZERO, c.shutdownDelay());
+        assertEquals(Duration.ZERO, c.slowStart());
+        assertEquals(new RebalanceConfig(false, 1, Duration.ofSeconds(30), Duration.ofSeconds(1), 0.2), c.rebalance());
+    }
+
+    @Test
+    void readsSlowStartAndRebalance() throws ConfigException {
+        ApilbConfig c = parse(MINIMAL + """
+                slowStart: 45s
+                rebalance: { enabled: true, maxClosesPerSecond: 0.5, minAge: 2m, clientQuietFor: 3s, tolerance: 0.1 }
+                """);
+        assertEquals(Duration.ofSeconds(45), c.slowStart());
+        assertEquals(new RebalanceConfig(true, 0.5, Duration.ofMinutes(2), Duration.ofSeconds(3), 0.1), c.rebalance());
     }
 
     @Test

@@ -18,7 +18,9 @@ import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.DefaultHttpContent;
 import io.netty.handler.codec.http.DefaultHttpResponse;
+import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpChunkedInput;
@@ -66,7 +68,11 @@ import javax.net.ssl.SSLPeerUnverifiedException;
  *       with {@link #readyBody(String)} when not 200</li>
  *   <li>{@code /healthz}: 200</li>
  *   <li>{@code /version}, {@code /whoami}: {@code {"server":NAME,"sni":...,"clientSubject":...}}</li>
- *   <li>{@code /stream?bytes=N}: N bytes, chunked, written as fast as the peer reads</li>
+ *   <li>{@code /stream?bytes=N}: N bytes, chunked, written as fast as the peer reads; with
+ *       {@code &pauseMs=P}, in 8 KiB chunks P ms apart (a response the server is still producing)</li>
+ *   <li>{@code /watch?everyMs=N}: a chunked response that never ends, one line
+ *       {@code event <n> <server>} every N ms (default 250), like a busy watch; requests to
+ *       {@code /keepalive} on the same connection are read and left unanswered</li>
  *   <li>{@code /slow?ms=N}: answers after N ms</li>
  * </ul>
  * {@link #freeze()} makes it stop answering without closing anything (a hung or partitioned
@@ -85,6 +91,7 @@ public final class TestApiServer implements AutoCloseable {
     private final AtomicInteger requests = new AtomicInteger();
     private final AtomicInteger readyzRequests = new AtomicInteger();
     private final AtomicInteger accepted = new AtomicInteger();
+    private final AtomicInteger keepalives = new AtomicInteger();
     private volatile boolean frozen;
     private volatile Channel serverChannel;
     private int port;
@@ -198,6 +205,11 @@ public final class TestApiServer implements AutoCloseable {
 
     public int readyzRequests() {
         return readyzRequests.get();
+    }
+
+    /** Requests to {@code /keepalive} received. */
+    public int keepalives() {
+        return keepalives.get();
     }
 
     /** TCP connections accepted since creation. */
@@ -331,7 +343,17 @@ public final class TestApiServer implements AutoCloseable {
                     ctx.executor().schedule(() -> respond(ctx, 200, "application/json", body, keepAlive),
                             ms, TimeUnit.MILLISECONDS);
                 }
-                case "/stream" -> stream(ctx, Long.parseLong(param(uri, "bytes", "1048576")));
+                case "/stream" -> {
+                    long bytes = Long.parseLong(param(uri, "bytes", "1048576"));
+                    long pause = Long.parseLong(param(uri, "pauseMs", "0"));
+                    if (pause > 0) {
+                        pacedStream(ctx, bytes, pause);
+                    } else {
+                        stream(ctx, bytes);
+                    }
+                }
+                case "/watch" -> watch(ctx, Long.parseLong(param(uri, "everyMs", "250")));
+                case "/keepalive" -> keepalives.incrementAndGet();
                 default -> respond(ctx, 404, "text/plain", "not found", keepAlive);
             }
         }
@@ -358,6 +380,45 @@ public final class TestApiServer implements AutoCloseable {
             HttpUtil.setTransferEncodingChunked(head, true);
             ctx.write(head);
             ctx.writeAndFlush(new HttpChunkedInput(new FillerInput(bytes)));
+        }
+
+        private void pacedStream(ChannelHandlerContext ctx, long bytes, long pauseMs) {
+            HttpResponse head = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK);
+            head.headers().set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_OCTET_STREAM);
+            HttpUtil.setTransferEncodingChunked(head, true);
+            ctx.writeAndFlush(head);
+            writePaced(ctx, bytes, pauseMs);
+        }
+
+        private void writePaced(ChannelHandlerContext ctx, long left, long pauseMs) {
+            if (!ctx.channel().isActive()) {
+                return;
+            }
+            if (left == 0) {
+                ctx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT);
+                return;
+            }
+            int n = (int) Math.min(8 * 1024, left);
+            ctx.writeAndFlush(new DefaultHttpContent(ctx.alloc().buffer(n).writeZero(n)));
+            ctx.executor().schedule(() -> writePaced(ctx, left - n, pauseMs), pauseMs, TimeUnit.MILLISECONDS);
+        }
+
+        private void watch(ChannelHandlerContext ctx, long everyMs) {
+            HttpResponse head = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK);
+            head.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/plain");
+            HttpUtil.setTransferEncodingChunked(head, true);
+            ctx.writeAndFlush(head);
+            AtomicLong seq = new AtomicLong();
+            ctx.executor().scheduleAtFixedRate(new Runnable() {
+                @Override
+                public void run() {
+                    if (!ctx.channel().isActive()) {
+                        throw new IllegalStateException("watch ended");
+                    }
+                    String line = "event " + seq.incrementAndGet() + " " + name + "\n";
+                    ctx.writeAndFlush(new DefaultHttpContent(Unpooled.copiedBuffer(line, StandardCharsets.UTF_8)));
+                }
+            }, everyMs, everyMs, TimeUnit.MILLISECONDS);
         }
 
         @Override

@@ -155,7 +155,8 @@ public final class TestHttpsClient implements AutoCloseable {
         }
     }
 
-    private String line() throws IOException {
+    /** One CRLF- or LF-terminated line, without its end; null at the end of the stream. */
+    public String line() throws IOException {
         StringBuilder sb = new StringBuilder();
         for (int b = in.read(); b >= 0; b = in.read()) {
             if (b == '\n') {
