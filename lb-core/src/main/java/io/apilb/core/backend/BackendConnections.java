@@ -122,7 +122,7 @@ public final class BackendConnections {
     int closeAll(Termination why) {
         int n = 0;
         for (ProxiedConnection c : live) {
-            c.close(why);
+            c.closeFor(this, why);
             n++;
         }
         return n;

@@ -15,6 +15,16 @@ public interface ProxiedConnection {
     void close(Termination why);
 
     /**
+     * Closes both legs, recording why, on behalf of one backend ({@code from} is its
+     * {@link BackendConnections}): a connection that has left that backend by the time this is
+     * carried out (handed to another before the first one answered) is not touched. Safe to call
+     * from any thread.
+     */
+    default void closeFor(BackendConnections from, Termination why) {
+        close(why);
+    }
+
+    /**
      * Closes both legs with {@code why} if {@code stillTrue} holds when tested on the connection's
      * own thread, after it has relayed the bytes that had already arrived: a decision taken on
      * another thread from times read a moment earlier (or across a pause of the whole process) is

@@ -1,6 +1,7 @@
 package io.apilb.core.proxy;
 
 import io.apilb.core.backend.Backend;
+import io.apilb.core.backend.BackendConnections;
 import io.apilb.core.backend.ConnectFailure;
 import io.apilb.core.backend.ProxiedConnection;
 import io.apilb.core.backend.Termination;
@@ -392,21 +393,31 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Prox
 
     @Override
     public void close(Termination why) {
+        closeFor(null, why);
+    }
+
+    @Override
+    public void closeFor(BackendConnections from, Termination why) {
         Channel ch = client;
         if (ch == null) {
             return;
         }
-        if (ch.eventLoop().inEventLoop()) {
-            if (why == Termination.BACKEND_DOWN && awaitingFirstByte && !finished) {
-                // Found dead before it answered: the client has seen nothing, so move it.
-                moveOff(why.tag());
-                return;
-            }
-            record.terminate(why);
-            closeBoth();
-        } else {
-            ch.eventLoop().execute(() -> close(why));
+        if (!ch.eventLoop().inEventLoop()) {
+            ch.eventLoop().execute(() -> closeFor(from, why));
+            return;
         }
+        if (from != null && (backend == null || backend.connections() != from)) {
+            // Swept from a backend this connection has since left (it moved before that backend's
+            // first byte): the close was meant for that backend, not for where it is now.
+            return;
+        }
+        if (why == Termination.BACKEND_DOWN && awaitingFirstByte && !finished) {
+            // Found dead before it answered: the client has seen nothing, so move it.
+            moveOff(why.tag());
+            return;
+        }
+        record.terminate(why);
+        closeBoth();
     }
 
     @Override

@@ -548,6 +548,26 @@ class FrontendHandlerTest {
     }
 
     @Test
+    void aSweepOfTheMasterItHasLeftDoesNotCloseAMovedConnection() throws Exception {
+        context = withFirstByte(2);
+        FrontendHandler frontend = new FrontendHandler(context, "test");
+        EmbeddedChannel client = frozenSpeaking(frontend);
+        connect(0);
+        client.advanceTimeBy(1001, TimeUnit.MILLISECONDS);
+        client.runScheduledPendingTasks();
+        assertEquals(2, dials.size(), "moved off m1, dialling m2");
+        // The pool swept m1's connections just before the move and the close lands after it.
+        frontend.closeFor(pool.get("m1").connections(), Termination.BACKEND_DOWN);
+        assertTrue(client.isOpen(), "the sweep was for m1, which this connection has left");
+        connect(1);
+        assertTrue(client.isOpen());
+        assertNull(frontend.termination());
+        frontend.closeFor(pool.get("m2").connections(), Termination.BACKEND_MAINT);
+        assertFalse(client.isOpen(), "a sweep of the master it is on still closes it");
+        assertEquals(Termination.BACKEND_MAINT, frontend.termination());
+    }
+
+    @Test
     void aFirstFlightBeyondTheBoundIsRelayedButCannotBeReplayed() throws Exception {
         context = withFirstByte(2);
         FrontendHandler frontend = new FrontendHandler(context, "test");
