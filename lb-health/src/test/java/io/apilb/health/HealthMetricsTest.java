@@ -5,6 +5,7 @@ import static io.apilb.health.HealthFixtures.pool;
 import static io.apilb.health.HealthFixtures.tls;
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.apilb.core.backend.BackendPool;
@@ -82,6 +83,9 @@ class HealthMetricsTest {
         assertEquals(1.0, transitions("m1", "up"));
         assertEquals(1.0, transitions("m2", "down"));
         assertEquals(0.0, allDown());
+        // The verdict's meter has one owner, lb-core's BackendPoolMetrics, bound by the launcher: a
+        // second registration here would race it for the same name with another meaning.
+        assertNull(registry.find("apilb.backend.up").meter(), "the health checker registers no verdict meter");
         assertEquals(1, logLines(Level.INFO, "backend=m1 health UNKNOWN -> UP check=L7OK"));
         assertEquals(1, logLines(Level.WARN, "backend=m2 health UNKNOWN -> DOWN check=L7STS error=\"HTTP 503"));
     }
