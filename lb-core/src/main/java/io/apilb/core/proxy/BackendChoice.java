@@ -25,9 +25,8 @@ final class BackendChoice {
     /** The next backend to dial, or null when none is left. */
     Backend next() {
         Snapshot s = ctx.pool.snapshot();
-        boolean failingOpen = s.routable().isEmpty() && ctx.failOpen;
-        Candidates candidates = failingOpen ? s.failOpen() : s.routable();
-        Backend b = ctx.selector.select(candidates, tried == null ? Set.of() : tried);
+        boolean failingOpen = failingOpen(s);
+        Backend b = ctx.selector.select(candidates(s), tried == null ? Set.of() : tried);
         if (b != null && failingOpen && !countedFailOpen) {
             // The health checker logs the episode once, when every backend went DOWN.
             countedFailOpen = true;
@@ -41,8 +40,7 @@ final class BackendChoice {
      * putting a deadline on {@code current}).
      */
     boolean hasOtherThan(Backend current) {
-        Snapshot s = ctx.pool.snapshot();
-        Candidates candidates = s.routable().isEmpty() && ctx.failOpen ? s.failOpen() : s.routable();
+        Candidates candidates = candidates(ctx.pool.snapshot());
         for (int i = 0; i < candidates.size(); i++) {
             Backend b = candidates.get(i);
             if (b != current && candidates.weight(i) > 0 && (tried == null || !tried.contains(b))) {
@@ -50,6 +48,15 @@ final class BackendChoice {
             }
         }
         return false;
+    }
+
+    /** No backend is routable and fail-open is on: every READY one is a candidate. */
+    private boolean failingOpen(Snapshot s) {
+        return s.routable().isEmpty() && ctx.failOpen;
+    }
+
+    private Candidates candidates(Snapshot s) {
+        return failingOpen(s) ? s.failOpen() : s.routable();
     }
 
     /** {@code backend} failed this connection: it is not chosen again. */
