@@ -116,20 +116,25 @@ public final class ApilbRuntime implements AutoCloseable {
         rebalancer.start();
         // The admin port before the listeners: whoever sees the proxy port accept (Keepalived, a
         // container runtime, a deploy script) asks /healthz next, and must get an answer, if only 503.
-        admin = newAdmin(config);
-        if (admin != null) {
-            admin.start();
-        }
+        admin = startAdmin(config);
         proxy.start(config);
     }
 
-    /** An admin server for {@code c}, not started; null when the admin port is off. */
-    private AdminServer newAdmin(ApilbConfig c) {
+    /** An admin server for {@code c}, bound and serving; null when the admin port is off. */
+    private AdminServer startAdmin(ApilbConfig c) {
         if (!c.admin().enabled()) {
             return null;
         }
-        return new AdminServer(c.admin(), pool, proxy.stats(), checks, registry,
+        AdminServer a = new AdminServer(c.admin(), pool, proxy.stats(), checks, registry,
                 configFile == null ? null : this::reload, rebalancer);
+        try {
+            a.start();
+        } catch (RuntimeException | Error e) {
+            // What a failed start may have set up (its meters) goes with it.
+            a.close();
+            throw e;
+        }
+        return a;
     }
 
     /** Results of whichever health checker is current: reload may replace it. */
@@ -300,10 +305,7 @@ public final class ApilbRuntime implements AutoCloseable {
         staged.adminRebinds = !next.admin().equals(old.admin())
                 && (!next.admin().enabled() || !old.admin().enabled() || !next.admin().address().equals(old.admin().address()));
         if (staged.adminRebinds) {
-            staged.admin = newAdmin(next);
-            if (staged.admin != null) {
-                staged.admin.start();
-            }
+            staged.admin = startAdmin(next);
         }
         preparedStep.reached("admin");
     }
@@ -368,16 +370,12 @@ public final class ApilbRuntime implements AutoCloseable {
             admin = null;
         }
         try {
-            AdminServer a = newAdmin(c);
-            a.start();
-            admin = a;
+            admin = startAdmin(c);
             log.info("admin port restarted for the new admin settings");
         } catch (RuntimeException e) {
             log.error("admin port could not start with the new settings, back to the old ones: {}", e.getMessage());
             try {
-                AdminServer a = newAdmin(previous);
-                a.start();
-                admin = a;
+                admin = startAdmin(previous);
             } catch (RuntimeException again) {
                 log.error("admin port could not start again with the old settings either: {}", again.getMessage());
             }
