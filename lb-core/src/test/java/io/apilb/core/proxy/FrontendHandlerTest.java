@@ -84,6 +84,12 @@ class FrontendHandlerTest {
         return ch;
     }
 
+    /** Moves {@code ch}'s virtual clock on and runs what fell due. */
+    private static void elapse(EmbeddedChannel ch, long amount, TimeUnit unit) {
+        ch.advanceTimeBy(amount, unit);
+        ch.runScheduledPendingTasks();
+    }
+
     /** A client that has sent its first flight, which starts the dial. */
     private EmbeddedChannel speaking(ChannelHandler... handlers) throws Exception {
         EmbeddedChannel ch = client(handlers);
@@ -153,11 +159,9 @@ class FrontendHandlerTest {
         FrontendHandler frontend = new FrontendHandler(context, "test");
         EmbeddedChannel client = frozen(frontend);
 
-        client.advanceTimeBy(9, TimeUnit.SECONDS);
-        client.runScheduledPendingTasks();
+        elapse(client, 9, TimeUnit.SECONDS);
         assertTrue(client.isOpen(), "still open before the client-hello timeout");
-        client.advanceTimeBy(2, TimeUnit.SECONDS);
-        client.runScheduledPendingTasks();
+        elapse(client, 2, TimeUnit.SECONDS);
         assertFalse(client.isOpen(), "closed after 10 s of silence");
         assertEquals(Termination.CLIENT_HELLO_TIMEOUT, frontend.termination());
         assertEquals(1, context.stats.clientHelloTimeouts());
@@ -171,12 +175,10 @@ class FrontendHandlerTest {
         EmbeddedChannel client = frozen(frontend);
         client.advanceTimeBy(5, TimeUnit.SECONDS);
         client.writeInbound(Unpooled.copiedBuffer(HELLO, StandardCharsets.ISO_8859_1));
-        client.advanceTimeBy(30, TimeUnit.SECONDS);
-        client.runScheduledPendingTasks();
+        elapse(client, 30, TimeUnit.SECONDS);
         assertTrue(client.isOpen(), "a slow dial is not the client's silence");
         connect(0);
-        client.advanceTimeBy(30, TimeUnit.MINUTES);
-        client.runScheduledPendingTasks();
+        elapse(client, 30, TimeUnit.MINUTES);
         assertTrue(client.isOpen());
         assertNull(frontend.termination());
         assertEquals(0, context.stats.clientHelloTimeouts());
@@ -255,22 +257,18 @@ class FrontendHandlerTest {
         client.writeInbound(Unpooled.copiedBuffer(HELLO, StandardCharsets.ISO_8859_1));
         EmbeddedChannel backend = connect(0);
 
-        client.advanceTimeBy(59, TimeUnit.MINUTES);
-        client.runScheduledPendingTasks();
+        elapse(client, 59, TimeUnit.MINUTES);
         assertTrue(client.isOpen(), "still open before the idle timeout");
         client.writeInbound(Unpooled.copiedBuffer("ping", StandardCharsets.US_ASCII));
         ((ByteBuf) backend.readOutbound()).release();
-        client.advanceTimeBy(59, TimeUnit.MINUTES);
-        client.runScheduledPendingTasks();
+        elapse(client, 59, TimeUnit.MINUTES);
         assertTrue(client.isOpen(), "client bytes restart the idle clock");
         backend.writeInbound(Unpooled.copiedBuffer("pong", StandardCharsets.US_ASCII));
         ((ByteBuf) client.readOutbound()).release();
-        client.advanceTimeBy(59, TimeUnit.MINUTES);
-        client.runScheduledPendingTasks();
+        elapse(client, 59, TimeUnit.MINUTES);
         assertTrue(client.isOpen(), "backend bytes restart it too");
 
-        client.advanceTimeBy(2, TimeUnit.MINUTES);
-        client.runScheduledPendingTasks();
+        elapse(client, 2, TimeUnit.MINUTES);
         assertFalse(client.isOpen(), "closed after an hour without bytes");
         assertEquals(Termination.IDLE_TIMEOUT, frontend.termination());
     }
@@ -464,11 +462,9 @@ class FrontendHandlerTest {
         send(client, "part3");
         assertEquals("part1|part2|part3", drain(first));
 
-        client.advanceTimeBy(999, TimeUnit.MILLISECONDS);
-        client.runScheduledPendingTasks();
+        elapse(client, 999, TimeUnit.MILLISECONDS);
         assertEquals(1, dials.size(), "not before the deadline");
-        client.advanceTimeBy(2, TimeUnit.MILLISECONDS);
-        client.runScheduledPendingTasks();
+        elapse(client, 2, TimeUnit.MILLISECONDS);
 
         assertEquals(2, dials.size(), "moved to the next master");
         assertEquals("m2", dials.get(1).backend().name());
@@ -481,8 +477,7 @@ class FrontendHandlerTest {
 
         second.writeInbound(Unpooled.copiedBuffer("hello back", StandardCharsets.US_ASCII));
         assertEquals("hello back", drain(client));
-        client.advanceTimeBy(10, TimeUnit.SECONDS);
-        client.runScheduledPendingTasks();
+        elapse(client, 10, TimeUnit.SECONDS);
         assertEquals(2, dials.size());
         assertEquals(1, pool.get("m2").connections().active());
         assertEquals(17, pool.get("m1").stats().bytesIn());
@@ -497,8 +492,7 @@ class FrontendHandlerTest {
         EmbeddedChannel backend = connect(0);
         backend.writeInbound(Unpooled.copiedBuffer("S", StandardCharsets.US_ASCII));
         assertEquals("S", drain(client));
-        client.advanceTimeBy(5, TimeUnit.SECONDS);
-        client.runScheduledPendingTasks();
+        elapse(client, 5, TimeUnit.SECONDS);
         pool.setHealth(pool.get("m1"), Health.DOWN, Termination.BACKEND_DOWN);
         assertEquals(1, dials.size(), "never moved");
         assertFalse(client.isOpen(), "closed with its dead master, as before");
@@ -511,11 +505,9 @@ class FrontendHandlerTest {
         FrontendHandler frontend = new FrontendHandler(context, "test");
         EmbeddedChannel client = frozenSpeaking(frontend);
         connect(0);
-        client.advanceTimeBy(1001, TimeUnit.MILLISECONDS);
-        client.runScheduledPendingTasks();
+        elapse(client, 1001, TimeUnit.MILLISECONDS);
         connect(1);
-        client.advanceTimeBy(30, TimeUnit.SECONDS);
-        client.runScheduledPendingTasks();
+        elapse(client, 30, TimeUnit.SECONDS);
         assertEquals(2, dials.size(), "retries bound the attempts; the last one waits");
         assertTrue(client.isOpen());
     }
@@ -526,8 +518,7 @@ class FrontendHandlerTest {
         FrontendHandler frontend = new FrontendHandler(context, "test");
         EmbeddedChannel client = frozenSpeaking(frontend);
         connect(0);
-        client.advanceTimeBy(30, TimeUnit.SECONDS);
-        client.runScheduledPendingTasks();
+        elapse(client, 30, TimeUnit.SECONDS);
         assertEquals(1, dials.size(), "m2 exists, but no retry is allowed");
         assertTrue(client.isOpen());
     }
@@ -553,8 +544,7 @@ class FrontendHandlerTest {
         FrontendHandler frontend = new FrontendHandler(context, "test");
         EmbeddedChannel client = frozenSpeaking(frontend);
         connect(0);
-        client.advanceTimeBy(1001, TimeUnit.MILLISECONDS);
-        client.runScheduledPendingTasks();
+        elapse(client, 1001, TimeUnit.MILLISECONDS);
         assertEquals(2, dials.size(), "moved off m1, dialling m2");
         // The pool swept m1's connections just before the move and the close lands after it.
         frontend.closeFor(pool.get("m1").connections(), Termination.BACKEND_DOWN);
@@ -575,8 +565,7 @@ class FrontendHandlerTest {
         EmbeddedChannel backend = connect(0);
         client.writeInbound(Unpooled.buffer(FirstFlight.MAX_BYTES).writeZero(FirstFlight.MAX_BYTES));
         assertEquals(FirstFlight.MAX_BYTES, drain(backend).length(), "relayed all the same");
-        client.advanceTimeBy(1001, TimeUnit.MILLISECONDS);
-        client.runScheduledPendingTasks();
+        elapse(client, 1001, TimeUnit.MILLISECONDS);
         assertEquals(1, dials.size(), "not replayable, so not moved");
         assertFalse(client.isOpen());
     }
