@@ -7,7 +7,7 @@
 #   conf/jvm.options    the JVM settings (the one place they are defined)
 #   lib/apilb.jar       the same jar as java -jar runs
 #   lib/native/         Netty's native libraries for linux-x86_64
-#   lib/apilb.aot       class cache from a short training run of the demo (JDK_HOME >= 25)
+#   lib/apilb.aot       class cache from a short training run (JDK_HOME >= 25)
 #   runtime/            a jlink image of only the JDK modules the jar uses
 set -euo pipefail
 
@@ -34,26 +34,71 @@ modules=$("$jdk/bin/jdeps" --ignore-missing-deps --print-module-deps --multi-rel
 "$jdk/bin/jlink" --add-modules "$modules" --strip-debug --no-man-pages --no-header-files \
     --compress=zip-6 --output "$home/runtime"
 
-# Training run: the demo with a few requests through the proxy and the admin port, so that the
-# cache holds the classes of start-up, TLS health checks, relaying and the admin pages. The cache
-# is written when the JVM exits on SIGTERM.
-log="$stage/training.log"
-: >"$log" # before the background job opens it, which may be after the loop below first reads it
-JAVA_OPTS="-XX:AOTCacheOutput=$home/lib/apilb.aot" "$home/bin/apilb" \
-    demo --listen 127.0.0.1:0 --admin 127.0.0.1:0 </dev/null >>"$log" 2>&1 &
-pid=$!
-stop_training() { kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null; true; }
+# Training run, in the shape apilb runs in production: the demo's three TLS masters in one process
+# (no cache written), and the balancer in another, started by bin/apilb from a YAML file like
+# config/apilb.yaml (leastconn, slow start, rebalancing, keepalives, HTTPS checks with the cluster
+# CA, admin port), with requests through the proxy and to the admin port. Every class the cache
+# holds is loaded at each start, so it holds the balancer's classes and not the demo's. The cache
+# is written when the balancer exits on SIGTERM.
+demo_log="$stage/training-masters.log" log="$stage/training.log"
+: >"$demo_log"; : >"$log" # before the background jobs open them, which may be after the loops below read them
+"$home/bin/apilb" demo --listen 127.0.0.1:0 --admin 127.0.0.1:0 </dev/null >>"$demo_log" 2>&1 &
+demo=$!
+lb=""
+stop_training() {
+  for p in $lb $demo; do kill -0 "$p" 2>/dev/null && kill -KILL "$p" 2>/dev/null; done
+  true
+}
 trap stop_training EXIT
+fail() { cat "$demo_log" "$log" >&2; echo "dist.sh: $*" >&2; exit 1; }
 
-listen="" admin=""
+masters="" ca=""
 for _ in $(seq 600); do
-  listen=$(sed -n 's/^apilb demo: three local masters behind \([0-9.]*:[0-9]*\)$/\1/p' "$log")
-  admin=$(sed -n 's|^Dashboard: http://\([0-9.]*:[0-9]*\)/$|\1|p' "$log")
-  [[ -n $listen && -n $admin ]] && break
-  kill -0 "$pid" 2>/dev/null || { cat "$log" >&2; echo "dist.sh: the training run ended early" >&2; exit 1; }
+  masters=$(sed -n 's/^  \(master[0-9]\) *\(127\.0\.0\.1:[0-9]*\) .*/\1 \2/p' "$demo_log")
+  ca=$(sed -n 's|.*curl -s --cacert \([^ ]*\) .*|\1|p' "$demo_log")
+  [[ $(wc -l <<<"$masters") -eq 3 && -n $ca ]] && break
+  kill -0 "$demo" 2>/dev/null || fail "the demo masters ended early"
   sleep 0.1
 done
-[[ -n $listen && -n $admin ]] || { cat "$log" >&2; echo "dist.sh: the demo did not start within 60 s" >&2; exit 1; }
+[[ $(wc -l <<<"$masters") -eq 3 && -n $ca ]] || fail "the demo masters did not start within 60 s"
+
+free_port() { # a loopback port nothing listens on
+  local p
+  for _ in $(seq 100); do
+    p=$((20000 + RANDOM % 40000))
+    (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
+  done
+  echo "dist.sh: no free port" >&2; return 1
+}
+listen="127.0.0.1:$(free_port)" admin="127.0.0.1:$(free_port)"
+conf="$stage/training.yaml"
+{
+  printf 'listeners:\n  - { name: apiserver, address: "%s" }\nbackends:\n' "$listen"
+  while read -r name addr; do printf '  - { name: %s, address: "%s" }\n' "$name" "$addr"; done <<<"$masters"
+  cat <<YAML
+balance: leastconn
+retries: 2
+slowStart: 30s
+rebalance: { enabled: true, maxClosesPerSecond: 1, minAge: 30s, clientQuietFor: 1s, tolerance: 0.2 }
+timeouts: { connect: 2s, idle: 1h }
+tcp: { keepAliveIdle: 30s, keepAliveInterval: 10s, keepAliveCount: 3, userTimeout: 30s }
+health:
+  mode: https
+  interval: 500ms
+  timeout: 400ms
+  tls: { ca: "$ca", serverName: kubernetes }
+admin: { address: "$admin" }
+YAML
+} >"$conf"
+
+JAVA_OPTS="-XX:AOTCacheOutput=$home/lib/apilb.aot" "$home/bin/apilb" --config "$conf" </dev/null >>"$log" 2>&1 &
+lb=$!
+for _ in $(seq 600); do
+  grep -q "apilb started" "$log" && break
+  kill -0 "$lb" 2>/dev/null || fail "the training run ended early"
+  sleep 0.1
+done
+grep -q "apilb started" "$log" || fail "the training run did not start within 60 s"
 
 get() { # host:port path [tls]: one request, its answer ignored
   if [[ ${3:-} == tls ]]; then
@@ -63,14 +108,19 @@ get() { # host:port path [tls]: one request, its answer ignored
   fi
 }
 if command -v curl >/dev/null 2>&1; then
-  for _ in 1 2 3 4 5 6; do get "$listen" /version tls; done
-  for path in / /healthz /metrics /api/backends; do get "$admin" "$path"; done
+  for _ in $(seq 12); do get "$listen" /version tls; done
+  # what a running balancer is asked all the time; the JSON API and the dashboard are left out, so
+  # that their classes load only when someone uses them
+  for _ in 1 2 3; do get "$admin" /healthz; get "$admin" /metrics; done
 fi
-sleep 1 # a few health-check rounds
-kill -TERM "$pid"
+sleep 1 # a few rounds of health checks
+kill -TERM "$lb"
+wait "$lb" || fail "the training run failed"
+lb=""
+kill -TERM "$demo"
+wait "$demo" || true
 trap - EXIT
-wait "$pid" || { cat "$log" >&2; echo "dist.sh: the training run failed" >&2; exit 1; }
-[[ -s $home/lib/apilb.aot ]] || { cat "$log" >&2; echo "dist.sh: no AOT cache written" >&2; exit 1; }
+[[ -s $home/lib/apilb.aot ]] || fail "no AOT cache written"
 
 # Reproducible: fixed owner and times.
 tar -C "$stage" --sort=name --owner=0 --group=0 --numeric-owner --mtime=@0 -czf "$tarball" apilb

@@ -262,6 +262,7 @@ class AdminApiTest {
         assertEquals(200, ok.statusCode());
         assertEquals("ok", json(ok).get("status").asText());
         assertEquals(3, json(ok).get("routable").asInt());
+        assertEquals("application/json", ok.headers().firstValue("content-type").orElse(null));
 
         for (Backend b : admin.pool.all()) {
             admin.pool.setHealth(b, Health.DOWN, null);
@@ -269,6 +270,7 @@ class AdminApiTest {
         HttpResponse<String> none = admin.get("/healthz");
         assertEquals(503, none.statusCode());
         assertEquals(0, json(none).get("routable").asInt());
+        assertEquals("no routable backend", json(none).get("status").asText());
 
         admin.pool.setHealth(admin.pool.get("master1"), Health.UP, null);
         assertEquals(200, admin.get("/healthz").statusCode());
