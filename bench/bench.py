@@ -67,7 +67,7 @@ class Processes:
         self.running = {}
 
     def start(self, name, argv, cpu=None, logfile=None, stdin=subprocess.DEVNULL,
-              stdout=None):
+              stdout=None, env=None):
         if cpu is not None:
             argv = ["taskset", "-c", str(cpu)] + argv
         out = stdout
@@ -76,7 +76,7 @@ class Processes:
         # own session: a Ctrl-C on the terminal reaches the driver only, which then stops each child
         p = subprocess.Popen(argv, stdin=stdin, stdout=out,
                              stderr=subprocess.STDOUT if logfile or stdout else subprocess.DEVNULL,
-                             start_new_session=True)
+                             start_new_session=True, env=env)
         self.running[p.pid] = (name, p)
         return p
 
@@ -341,6 +341,8 @@ backends:
 {backends}
 health: {{ mode: tls, tls: {{ insecure: true }} }}
 admin: {{ enabled: false }}
+# every load comes from one address here; the per-source limit still counts each connection
+limits: {{ perSource: {{ maxConnections: 100000 }} }}
 {extra}"""
 
 
@@ -351,6 +353,16 @@ def shipped_java_opts():
             return " ".join(line.strip() for line in f if line.strip() and not line.lstrip().startswith("#"))
     except FileNotFoundError:
         return ""
+
+
+def default_dist():
+    """The runtime tarball the build made (lb-app/target/apilb-*-linux-x86_64.tar.gz), or None."""
+    target = os.path.join(REPO, "lb-app", "target")
+    try:
+        names = sorted(n for n in os.listdir(target) if re.fullmatch(r"apilb-.*-linux-x86_64\.tar\.gz", n))
+    except FileNotFoundError:
+        return None
+    return os.path.join(target, names[-1]) if names else None
 
 
 def prune_old_runs(parent, keep):
@@ -382,8 +394,33 @@ class Run:
         self.backends = []          # (name, port, Popen)
         self.lb = {}                # target -> (port, Popen) of the long-lived instance
         self.fresh = []             # short-lived LB instances (start-up and idle figures)
+        # apilb as users start it: bin/apilb of the runtime tarball, unpacked here (its runtime,
+        # conf/jvm.options and AOT cache); --jar runs java -jar with the shipped flags instead
+        self.dist = None if args.jar else (args.dist or default_dist())
         self.jar = args.jar or os.path.join(REPO, "lb-app", "target", "apilb.jar")
+        self.launcher = None
         self.skipped = {}
+
+    def unpack_dist(self):
+        dest = os.path.join(self.work, "dist")
+        os.makedirs(dest)
+        subprocess.run(["tar", "-xzf", self.dist, "-C", dest], check=True)
+        self.launcher = os.path.join(dest, "apilb", "bin", "apilb")
+
+    def apilb_argv(self, conf):
+        """argv and environment of one apilb instance."""
+        extra = self.args.java_opts.split()
+        if self.launcher:
+            env = dict(os.environ, JAVA_OPTS=" ".join(extra))
+            return [self.launcher, "--config", conf], env
+        # the system java may be older than the runtime the options are written for (jvm.options)
+        return (["java", "-XX:+IgnoreUnrecognizedVMOptions"] + shipped_java_opts().split() + extra
+                + ["-jar", self.jar, "--config", conf], None)
+
+    def apilb_description(self):
+        how = ("%s (from %s)" % (os.path.relpath(self.launcher, REPO), os.path.basename(self.dist))
+               if self.launcher else "java -jar %s with conf/jvm.options' flags" % os.path.relpath(self.jar, REPO))
+        return how + (", extra JVM options: " + self.args.java_opts if self.args.java_opts else "")
 
     # pids whose CPU counts as "ours" in every window
     def backend_pids(self):
@@ -443,9 +480,10 @@ class Run:
                 if self.args.no_access_logs:
                     extra = "logging: { accessLog: false }\n" + extra
                 f.write(APILB_CONF.format(host=HOST, port=port, backends=backends, extra=extra))
-            argv = ["java"] + self.args.java_opts.split() + ["-jar", self.jar, "--config", conf]
+            argv, env = self.apilb_argv(conf)
         t0 = time.monotonic()
-        p = PROCS.start("%s-%s" % (target, tag), argv, cpu=self.lb_cpu, logfile=logfile)
+        p = PROCS.start("%s-%s" % (target, tag), argv, cpu=self.lb_cpu, logfile=logfile,
+                        env=env if target == "apilb" else None)
         return port, p, t0, logfile
 
     def start_long_lived_lbs(self):
@@ -632,8 +670,9 @@ def fig_fresh(run, target, idle_count):
             return res
         if not idle_count:
             return res
-        time.sleep(1)
+        time.sleep(2)  # a round of health checks; then what the LB holds, started and idle
         res["rss_before_kib"] = proc_status_kib(p.pid, "VmRSS")
+        res["idle_rss_mib"] = round(res["rss_before_kib"] / 1024.0, 1)
         client = PROCS.start("idle-client",
                              [sys.executable, os.path.join(HERE, "idle_client.py"), "--port", str(port),
                               "--count", str(idle_count), "--ca", os.path.join(run.pki, "ca.crt")],
@@ -708,6 +747,7 @@ TABLE = [
              ("added_p50_ms", "  added p50 ms over direct", False),
              ("added_p99_ms", "  added p99 ms over direct", False)]),
     ("fresh", [("first_byte_ms", "start to first proxied byte ms", False),
+               ("idle_rss_mib", "LB RSS started, idle, MiB", False),
                ("kib_per_conn", "idle conns: LB RSS KiB/conn", False),
                ("usable_at_end", "  idle conns usable at end", True)]),
 ]
@@ -818,8 +858,8 @@ def print_table(run, med, rat, meta):
           (meta["mode"], run.mode["rounds"], run.mode["seconds"]))
     print("machine: %d cores, %s; %s" % (meta["cores"], meta["cpu_model"], meta["pinning"]))
     print("direct = client -> one nginx backend (m1); haproxy/apilb = client -> LB -> m1..m3 round robin")
-    print("apilb JVM flags: %s; a log line per connection: %s" %
-          (run.args.java_opts or "(none)", "off" if run.args.no_access_logs else "on, both LBs"))
+    print("apilb: %s; a log line per connection: %s" %
+          (run.apilb_description(), "off" if run.args.no_access_logs else "on, both LBs"))
     if run.skipped:
         for t, why in run.skipped.items():
             print("skipped %s: %s" % (t, why.splitlines()[0]))
@@ -886,10 +926,13 @@ def main():
     ap.add_argument("--figures", default=",".join(FIGURES),
                     help="comma list among %s (default: all)" % ",".join(FIGURES))
     ap.add_argument("--targets", default=",".join(TARGETS), help="comma list among direct,haproxy,apilb")
-    ap.add_argument("--jar", help="apilb jar (default: <repo>/lb-app/target/apilb.jar)")
-    ap.add_argument("--java-opts", default=os.environ.get("APILB_JAVA_OPTS", shipped_java_opts()),
-                    help="JVM options for apilb (default: $APILB_JAVA_OPTS, else the ones apilb ships "
-                         "with, lb-app/src/dist/conf/jvm.options)")
+    ap.add_argument("--dist", help="apilb runtime tarball, started with its bin/apilb (default: the one "
+                                   "the build made, lb-app/target/apilb-*-linux-x86_64.tar.gz)")
+    ap.add_argument("--jar", help="run this jar with java -jar and the shipped JVM flags instead of the "
+                                  "tarball (default when no tarball was built: lb-app/target/apilb.jar)")
+    ap.add_argument("--java-opts", default=os.environ.get("APILB_JAVA_OPTS", ""),
+                    help="more JVM options for apilb, after the shipped ones (conf/jvm.options), so "
+                         "they override them (default: $APILB_JAVA_OPTS)")
     ap.add_argument("--apilb-extra-yaml", default="", help="YAML appended to the apilb config")
     ap.add_argument("--no-access-logs", action="store_true",
                     help="neither LB writes a line per connection (by default both do, to stdout)")
@@ -907,9 +950,15 @@ def main():
     for t in TARGETS:
         if t not in wanted:
             run.skipped[t] = "not in --targets"
-    if "apilb" in wanted and not os.path.isfile(run.jar):
+    if "apilb" in wanted and run.dist:
+        if not os.path.isfile(run.dist):
+            raise SystemExit("--dist: %s not found" % run.dist)
+    elif "apilb" in wanted and not os.path.isfile(run.jar):
         run.skipped["apilb"] = ("%s not found (build it: mvn -B -q -DskipTests package)" % run.jar)
         log("apilb: SKIPPED, " + run.skipped["apilb"])
+    elif "apilb" in wanted:
+        log("apilb: no runtime tarball (it needs JDK 25's jlink at build time); running %s with java -jar"
+            % run.jar)
     if "direct" in run.skipped:
         raise SystemExit("direct is the reference every ratio needs; keep it in --targets")
     if run.pinned:
@@ -925,6 +974,8 @@ def main():
     meta["mode"] = "smoke" if args.smoke else "full"
     log("work dir %s; %s" % (run.work, meta["pinning"]))
     run.pki = make_pki(run.work, args.key_type)
+    if run.dist and "apilb" not in run.skipped:
+        run.unpack_dist()
     run.start_backends()
     run.start_long_lived_lbs()
 
@@ -973,7 +1024,7 @@ def main():
                      "bulk_conns": BULK_CONNS, "newconn_conns": NEWCONN_CONNS, "key_type": args.key_type,
                      "java_opts": args.java_opts, "apilb_extra_yaml": args.apilb_extra_yaml,
                      "access_logs": not args.no_access_logs,
-                     "apilb_jar": None if "apilb" in run.skipped else run.jar,
+                     "apilb": None if "apilb" in run.skipped else run.apilb_description(),
                      "repo_commit": tool_version(["git", "-C", REPO, "rev-parse", "--short", "HEAD"]),
                      "direct": "one backend (m1): wrk and h2load take a single address"},
         "skipped": run.skipped, "rounds": results, "medians": med, "ratios": rat, "errors": errors,
