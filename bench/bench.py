@@ -35,6 +35,10 @@ MODES = {
     "full": {"seconds": 10, "rounds": 3, "idle": 9000, "warmup": 20},
 }
 
+# Seconds an LB is left idle before its resident memory is read (start-up, then after opening the
+# idle connections): longer than apilb's native-memory trim interval, so both LBs are read at rest.
+IDLE_SETTLE_S = 6
+
 # Load shapes; the same for every target.
 H1_CONNS = 32
 H2_CONNS, H2_STREAMS = 8, 16
@@ -670,7 +674,10 @@ def fig_fresh(run, target, idle_count):
             return res
         if not idle_count:
             return res
-        time.sleep(2)  # a round of health checks; then what the LB holds, started and idle
+        # what the LB holds once started and idle: after a round of health checks, and after the
+        # JVM has handed back the native memory its JIT compilers used during start-up
+        # (conf/jvm.options: TrimNativeHeapInterval=5000)
+        time.sleep(IDLE_SETTLE_S)
         res["rss_before_kib"] = proc_status_kib(p.pid, "VmRSS")
         res["idle_rss_mib"] = round(res["rss_before_kib"] / 1024.0, 1)
         client = PROCS.start("idle-client",
@@ -679,7 +686,7 @@ def fig_fresh(run, target, idle_count):
                              cpu=run.load_cpu, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
         try:
             opened = read_json_line(client, timeout=30 + idle_count / 50)
-            time.sleep(1)
+            time.sleep(IDLE_SETTLE_S)  # idle, as above
             res["rss_after_kib"] = proc_status_kib(p.pid, "VmRSS")
             res["hwm_kib"] = proc_status_kib(p.pid, "VmHWM")
             res["opened"], res["open_failed"] = opened["opened"], opened["failed"]
