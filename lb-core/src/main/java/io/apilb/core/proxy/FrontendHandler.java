@@ -40,13 +40,16 @@ import java.util.function.Predicate;
  * tried has no deadline, so a slow but only master still serves. After the master's first byte
  * nothing is ever replayed.
  *
- * <p>Flow control: both channels start with AUTO_READ off. The client is read once at accept (its
- * first flight, which starts the dial) and then not again until the backend is connected. Then
- * both read on their own, and a side stops reading exactly while the other side
- * is not writable; writes are flushed once per read burst. A client that stops reading therefore
- * stops the backend being read, and the kernel's windows push back to the server, so memory stays
- * bounded. (Switching auto-read only on writability changes, rather than requesting each read,
- * spares the epoll transport two epoll_ctl calls per read burst.)
+ * <p>Flow control: both channels start with AUTO_READ off. The client is read on from accept: its
+ * first bytes start the dial, and what arrives while dialling is held ({@link FirstFlight}) until
+ * {@link FirstFlight#READ_AHEAD_BYTES}, when reads pause until the backend is connected. A
+ * ClientHello is far smaller, so an ordinary connection never changes its read interest before
+ * the relay starts (each change is an epoll_ctl call). Once connected, both read on their own, and
+ * a side stops reading exactly while the other side is not writable; writes are flushed once per
+ * read burst. A client that stops reading therefore stops the backend being read, and the
+ * kernel's windows push back to the server, so memory stays bounded. (Switching auto-read only on
+ * writability changes, rather than requesting each read, spares the epoll transport two epoll_ctl
+ * calls per read burst.)
  *
  * <p>All methods run on the client channel's event loop (the backend channel shares it), except
  * {@link #close(Termination)}, which hops onto it.
@@ -89,7 +92,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Prox
         }
         ctx.connections.add(this);
         timer.arm(ctx.clientHelloMillis, this::clientHelloTimeout);
-        client.read();
+        client.config().setAutoRead(true);
     }
 
     private void clientHelloTimeout() {
@@ -211,13 +214,13 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Prox
         // Its close must not reach the client, and its last events must not be relayed.
         oldChannel.pipeline().remove(BackendHandler.class);
         oldChannel.close();
-        setAutoRead(client, false);
         record.moved(why);
         if (!firstFlight.replayable()) {
             record.terminate(Termination.ERROR);
             client.close();
             return;
         }
+        pauseIfFull();
         retryOrGiveUp(old);
     }
 
@@ -243,17 +246,18 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Prox
     public void channelRead(ChannelHandlerContext c, Object msg) {
         ByteBuf buf = (ByteBuf) msg;
         if (backendChannel == null && !finished) {
-            // The first flight, or (epoll reads a peer's last bytes and FIN as soon as the FIN
-            // arrives, even with AUTO_READ off) more bytes while the dial is in flight.
+            // The first flight, or more bytes while the dial is in flight (also after reads paused:
+            // epoll reads a peer's last bytes and FIN as soon as the FIN arrives).
             int n = buf.readableBytes();
             if (!firstFlight.hold(buf)) {
                 log.debug("conn={} client={} sent over {} bytes before its backend was connected", record.id(),
-                        client.remoteAddress(), FirstFlight.MAX_BYTES);
+                        client.remoteAddress(), FirstFlight.MAX_HELD_BYTES);
                 record.terminate(Termination.ERROR);
                 client.close();
                 return;
             }
             record.fromClient(n);
+            pauseIfFull();
             if (!dialling) {
                 dialling = true;
                 timer.cancel();
@@ -273,6 +277,13 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Prox
             firstFlight.keepCopy(buf);
         }
         backendChannel.write(buf, backendChannel.voidPromise());
+    }
+
+    /** Stops reading the client until its backend is connected, once enough of it is held. */
+    private void pauseIfFull() {
+        if (firstFlight.full()) {
+            setAutoRead(client, false);
+        }
     }
 
     @Override

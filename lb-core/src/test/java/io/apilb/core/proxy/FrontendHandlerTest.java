@@ -29,6 +29,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.net.ConnectException;
 import java.nio.charset.StandardCharsets;
@@ -124,26 +125,25 @@ class FrontendHandlerTest {
     }
 
     @Test
-    void dialsOnlyOnceTheClientSpeaksAndReadsNoMoreUntilConnected() throws Exception {
-        ReadCounter clientReads = new ReadCounter();
+    void dialsOnlyOnceTheClientSpeaksAndKeepsReadingItWhileDialling() throws Exception {
         FrontendHandler frontend = new FrontendHandler(context, "test");
-        EmbeddedChannel client = client(clientReads, frontend);
+        EmbeddedChannel client = client(frontend);
         assertEquals(0, dials.size(), "nothing dialled for a silent client");
-        assertEquals(1, clientReads.reads, "one read at accept, for the first flight");
+        assertTrue(client.config().isAutoRead(), "read from accept, for the first flight");
 
         client.writeInbound(Unpooled.copiedBuffer(HELLO, StandardCharsets.ISO_8859_1));
         assertEquals(1, dials.size(), "one dial once the client spoke");
         assertEquals(1, pool.get("m1").connections().dialsInFlight());
         assertEquals(0, pool.get("m1").connections().active(), "a dial in flight is not established");
-        assertEquals(1, clientReads.reads, "no read requested while dialling");
+        assertTrue(client.config().isAutoRead(), "a ClientHello does not pause reads while dialling");
 
         ReadCounter backendReads = new ReadCounter();
         EmbeddedChannel backend = completeDial(0, backendReads);
         ByteBuf hello = backend.readOutbound();
         assertEquals(HELLO, hello.toString(StandardCharsets.ISO_8859_1));
         hello.release();
-        assertEquals(2, clientReads.reads, "client read starts again once the backend is connected");
-        assertEquals(1, backendReads.reads, "backend read starts too");
+        assertTrue(client.config().isAutoRead(), "the client is still read once the backend is connected");
+        assertEquals(1, backendReads.reads, "backend read starts");
         assertEquals(1, pool.get("m1").connections().active());
         assertEquals(0, pool.get("m1").connections().dialsInFlight());
     }
@@ -276,13 +276,10 @@ class FrontendHandlerTest {
     @Test
     void retriesTheNextBackendWhenAConnectIsRefused() throws Exception {
         FrontendHandler frontend = new FrontendHandler(context, "test");
-        ReadCounter clientReads = new ReadCounter();
-        EmbeddedChannel client = client(clientReads, frontend);
-        client.writeInbound(Unpooled.copiedBuffer(HELLO, StandardCharsets.ISO_8859_1));
+        EmbeddedChannel client = speaking(frontend);
         dials.get(0).promise().setFailure(new ConnectException("Connection refused"));
         assertEquals(2, dials.size(), "redispatched");
         assertEquals("m2", dials.get(1).backend().name());
-        assertEquals(1, clientReads.reads, "client not read again while dialling");
         connect(1);
         assertTrue(client.isOpen());
         assertEquals(1, pool.get("m1").stats().connectFailures(ConnectFailure.CONNECT_REFUSED));
@@ -362,11 +359,80 @@ class FrontendHandlerTest {
         assertEquals(11, pool.get("m1").stats().bytesIn());
     }
 
+    /** {@code n} bytes counting up from {@code from}, so that a lost, doubled or reordered byte shows. */
+    private static ByteBuf pattern(int from, int n) {
+        ByteBuf b = Unpooled.buffer(n);
+        for (int i = 0; i < n; i++) {
+            b.writeByte((from + i) % 251);
+        }
+        return b;
+    }
+
+    /** Sends 8 KiB chunks of the counting pattern until {@code total} bytes, while reads are on. */
+    private static int sendWhileRead(EmbeddedChannel client, int sent, int total) {
+        while (sent < total && client.config().isAutoRead()) {
+            int n = Math.min(8 * 1024, total - sent);
+            client.writeInbound(pattern(sent, n));
+            sent += n;
+        }
+        return sent;
+    }
+
+    private static void assertPattern(int n, ByteBuf received) {
+        assertEquals(n, received.readableBytes(), "every byte, once");
+        assertTrue(pattern(0, n).equals(received), "in order, untouched");
+        received.release();
+    }
+
+    private static ByteBuf drainBytes(EmbeddedChannel ch) {
+        ByteBuf all = Unpooled.buffer();
+        for (ByteBuf b = ch.readOutbound(); b != null; b = ch.readOutbound()) {
+            all.writeBytes(b);
+            b.release();
+        }
+        return all;
+    }
+
     @Test
-    void tooManyBytesBeforeConnectCloseTheClient() throws Exception {
+    void aFirstFlightBeyondTheBoundArrivingWhileDiallingIsDeliveredIntactAndReadsPauseUntilConnected()
+            throws Exception {
+        FrontendHandler frontend = new FrontendHandler(context, "test");
+        EmbeddedChannel client = client(frontend);
+        int sent = sendWhileRead(client, 0, FirstFlight.MAX_BYTES + 8 * 1024);
+        assertEquals(1, dials.size(), "one dial, at the first bytes");
+        assertFalse(client.config().isAutoRead(), "reads pause once enough is held");
+        assertTrue(sent >= FirstFlight.READ_AHEAD_BYTES && sent < FirstFlight.MAX_BYTES, "paused at " + sent);
+        // As epoll does when a FIN arrives with reads paused: the rest is read all the same.
+        client.writeInbound(pattern(sent, FirstFlight.MAX_BYTES + 8 * 1024 - sent));
+        assertTrue(client.isOpen(), "held, not refused");
+
+        EmbeddedChannel backend = completeDial(0, new ReadCounter());
+        assertTrue(client.config().isAutoRead(), "reads resume at connect");
+        assertPattern(FirstFlight.MAX_BYTES + 8 * 1024, drainBytes(backend));
+        assertEquals(FirstFlight.MAX_BYTES + 8 * 1024, pool.get("m1").stats().bytesIn());
+    }
+
+    @Test
+    void aFirstFlightThatPausedReadsIsReplayedWholeToTheNextMaster() throws Exception {
+        context = withFirstByte(2);
+        FrontendHandler frontend = new FrontendHandler(context, "test");
+        EmbeddedChannel client = frozen(frontend);
+        int sent = sendWhileRead(client, 0, FirstFlight.MAX_BYTES);
+        assertFalse(client.config().isAutoRead(), "paused while dialling");
+        EmbeddedChannel first = completeDial(0, new ReadCounter());
+        assertPattern(sent, drainBytes(first));
+        elapse(client, 1001, TimeUnit.MILLISECONDS);
+        assertEquals(2, dials.size(), "moved to the next master");
+        EmbeddedChannel second = completeDial(1, new ReadCounter());
+        assertPattern(sent, drainBytes(second));
+        assertTrue(client.config().isAutoRead(), "reads resume at the second connect");
+    }
+
+    @Test
+    void moreThanCanBeHeldBeforeConnectClosesTheClient() throws Exception {
         FrontendHandler frontend = new FrontendHandler(context, "test");
         EmbeddedChannel client = speaking(frontend);
-        ByteBuf big = Unpooled.buffer(FirstFlight.MAX_BYTES).writeZero(FirstFlight.MAX_BYTES);
+        ByteBuf big = Unpooled.buffer(FirstFlight.MAX_HELD_BYTES).writeZero(FirstFlight.MAX_HELD_BYTES);
         client.writeInbound(big);
         assertEquals(0, big.refCnt());
         assertFalse(client.isOpen());
@@ -557,14 +623,20 @@ class FrontendHandlerTest {
         assertEquals(Termination.BACKEND_MAINT, frontend.termination());
     }
 
-    @Test
-    void aFirstFlightBeyondTheBoundIsRelayedButCannotBeReplayed() throws Exception {
+    @ParameterizedTest(name = "held before connect: {0}")
+    @ValueSource(booleans = {true, false})
+    void aFirstFlightBeyondTheBoundIsRelayedButCannotBeReplayed(boolean beforeConnect) throws Exception {
         context = withFirstByte(2);
         FrontendHandler frontend = new FrontendHandler(context, "test");
-        EmbeddedChannel client = frozenSpeaking(frontend);
-        EmbeddedChannel backend = connect(0);
-        client.writeInbound(Unpooled.buffer(FirstFlight.MAX_BYTES).writeZero(FirstFlight.MAX_BYTES));
-        assertEquals(FirstFlight.MAX_BYTES, drain(backend).length(), "relayed all the same");
+        EmbeddedChannel client = frozen(frontend);
+        int n = FirstFlight.MAX_BYTES + 1;
+        int early = beforeConnect ? n : 1;
+        client.writeInbound(pattern(0, early));
+        EmbeddedChannel backend = completeDial(0, new ReadCounter());
+        if (early < n) {
+            client.writeInbound(pattern(early, n - early));
+        }
+        assertPattern(n, drainBytes(backend));
         elapse(client, 1001, TimeUnit.MILLISECONDS);
         assertEquals(1, dials.size(), "not replayable, so not moved");
         assertFalse(client.isOpen());
