@@ -21,13 +21,15 @@ import java.util.concurrent.CompletableFuture;
  * thread and hand buffers over without locks or queue hops.
  */
 final class SocketConnector implements BackendConnector {
+    private final Transport transport;
     private final Bootstrap template;
     private final BackendResolver resolver;
 
     SocketConnector(Transport transport, TcpConfig tcp, Timeouts timeouts, BackendResolver resolver) {
+        this.transport = transport;
         this.resolver = resolver;
+        // No channel factory: each dial's socket is of its backend's address family.
         this.template = new Bootstrap()
-                .channel(transport.socketChannelClass())
                 // Nothing is read from the backend until the client leg is ready to take it.
                 .option(ChannelOption.AUTO_READ, false)
                 .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
@@ -55,7 +57,8 @@ final class SocketConnector implements BackendConnector {
     }
 
     private void dial(EventLoop loop, InetSocketAddress address, ChannelHandler handler, Promise<Channel> promise) {
-        ChannelFuture f = template.clone(loop).handler(handler).connect(address);
+        ChannelFuture f = template.clone(loop).channelFactory(transport.socketChannelFactory(address))
+                .handler(handler).connect(address);
         f.addListener(done -> {
             if (done.isSuccess()) {
                 if (!promise.trySuccess(f.channel())) {

@@ -4,6 +4,7 @@ import io.apilb.core.config.TcpConfig;
 import io.netty.bootstrap.AbstractBootstrap;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.ChannelFactory;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.IoHandlerFactory;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
@@ -15,6 +16,7 @@ import io.netty.channel.epoll.EpollServerSocketChannel;
 import io.netty.channel.epoll.EpollSocketChannel;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.SocketProtocolFamily;
 import io.netty.channel.uring.IoUring;
 import io.netty.channel.uring.IoUringChannelOption;
 import io.netty.channel.uring.IoUringIoHandler;
@@ -27,6 +29,9 @@ import io.netty.channel.socket.nio.NioSocketChannel;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.net.Inet4Address;
+import java.net.InetSocketAddress;
+import java.nio.channels.spi.SelectorProvider;
 import java.util.Locale;
 import java.util.concurrent.ThreadFactory;
 
@@ -37,13 +42,19 @@ import jdk.net.ExtendedSocketOptions;
  * io_uring only when asked for. {@code -Dapilb.transport=} {@code nio} forces NIO, {@code epoll}
  * fails at start when epoll is unavailable, {@code io_uring} uses io_uring and fails when the
  * kernel or native library does not provide it. Knows how to put TCP_NODELAY, keepalive and
- * TCP_USER_TIMEOUT on each kind of socket (NIO has no TCP_USER_TIMEOUT).
+ * TCP_USER_TIMEOUT on each kind of socket (NIO has no TCP_USER_TIMEOUT), and makes the sockets
+ * that dial backends.
  */
 public enum Transport {
-    EPOLL(EpollServerSocketChannel.class, EpollSocketChannel.class) {
+    EPOLL(EpollServerSocketChannel.class) {
         @Override
         IoHandlerFactory ioHandlerFactory() {
             return EpollIoHandler.newFactory();
+        }
+
+        @Override
+        SocketChannel newSocketChannel(SocketProtocolFamily family) {
+            return new EpollSocketChannel(family);
         }
 
         @Override
@@ -80,10 +91,16 @@ public enum Transport {
             }
         }
     },
-    IO_URING(IoUringServerSocketChannel.class, IoUringSocketChannel.class) {
+    IO_URING(IoUringServerSocketChannel.class) {
         @Override
         IoHandlerFactory ioHandlerFactory() {
             return IoUringIoHandler.newFactory();
+        }
+
+        /** Netty's io_uring channel takes no family: its sockets are dual-stack IPv6 ones. */
+        @Override
+        SocketChannel newSocketChannel(SocketProtocolFamily family) {
+            return new IoUringSocketChannel();
         }
 
         @Override
@@ -94,10 +111,15 @@ public enum Transport {
             option(b, child, IoUringChannelOption.TCP_USER_TIMEOUT, (int) tcp.userTimeout().toMillis());
         }
     },
-    NIO(NioServerSocketChannel.class, NioSocketChannel.class) {
+    NIO(NioServerSocketChannel.class) {
         @Override
         IoHandlerFactory ioHandlerFactory() {
             return NioIoHandler.newFactory();
+        }
+
+        @Override
+        SocketChannel newSocketChannel(SocketProtocolFamily family) {
+            return new NioSocketChannel(SelectorProvider.provider(), family);
         }
 
         @Override
@@ -117,11 +139,9 @@ public enum Transport {
     private static final Logger log = LoggerFactory.getLogger(Transport.class);
 
     private final Class<? extends ServerChannel> serverChannel;
-    private final Class<? extends SocketChannel> socketChannel;
 
-    Transport(Class<? extends ServerChannel> serverChannel, Class<? extends SocketChannel> socketChannel) {
+    Transport(Class<? extends ServerChannel> serverChannel) {
         this.serverChannel = serverChannel;
-        this.socketChannel = socketChannel;
     }
 
     /** The best transport available here, honouring {@code -Dapilb.transport} (epoll, io_uring, nio). */
@@ -150,12 +170,21 @@ public enum Transport {
 
     abstract void applyKeepAlive(AbstractBootstrap<?, ?> b, TcpConfig tcp, boolean child);
 
+    abstract SocketChannel newSocketChannel(SocketProtocolFamily family);
+
     public Class<? extends ServerChannel> serverChannelClass() {
         return serverChannel;
     }
 
-    public Class<? extends SocketChannel> socketChannelClass() {
-        return socketChannel;
+    /**
+     * Makes the sockets that dial {@code remote}, of its address family: an IPv4 backend gets an
+     * IPv4 socket rather than a dual-stack IPv6 one, which spares the IPV6_V6ONLY setsockopt that
+     * comes with every new IPv6 socket. An unresolved address gets a dual-stack socket.
+     */
+    public ChannelFactory<SocketChannel> socketChannelFactory(InetSocketAddress remote) {
+        SocketProtocolFamily family =
+                remote.getAddress() instanceof Inet4Address ? SocketProtocolFamily.INET : SocketProtocolFamily.INET6;
+        return () -> newSocketChannel(family);
     }
 
     /** An event loop group of this transport with {@code threads} threads (0: Netty's default, 2 × cores). */

@@ -19,11 +19,16 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
 import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Locale;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -83,6 +88,26 @@ class TransportSocketOptionsTest {
         }
     }
 
+    @ParameterizedTest
+    @EnumSource(value = Transport.class, names = {"EPOLL", "NIO"})
+    void anIpv4AddressIsDialledOverAnIpv4Socket(Transport transport) throws Exception {
+        use(transport);
+        int port = ((InetSocketAddress) connect(transport, TUNED)[1].localAddress()).getPort();
+        // The kernel lists IPv4 sockets in tcp, and IPv6 ones, dual-stack included, in tcp6.
+        assertTrue(hasLocalPort("tcp", port), "an IPv4 socket");
+        assertFalse(hasLocalPort("tcp6", port), "not a dual-stack IPv6 one");
+    }
+
+    private static boolean hasLocalPort(String table, int port) throws Exception {
+        Path p = Path.of("/proc/net", table);
+        assumeTrue(Files.isReadable(p), p + " is not readable here");
+        String suffix = String.format(Locale.ROOT, ":%04X", port);
+        try (Stream<String> lines = Files.lines(p)) {
+            // Columns: sl, local_address, rem_address, ...
+            return lines.skip(1).map(l -> l.trim().split("\\s+")).anyMatch(c -> c[1].endsWith(suffix));
+        }
+    }
+
     /** Returns {accepted, dialled}. */
     private Channel[] connect(Transport transport, TcpConfig tcp) throws Exception {
         CompletableFuture<Channel> accepted = new CompletableFuture<>();
@@ -98,10 +123,11 @@ class TransportSocketOptionsTest {
         transport.configureChildren(server, tcp);
         Channel listener = server.bind(new InetSocketAddress("127.0.0.1", 0)).sync().channel();
 
-        Bootstrap client = new Bootstrap().group(group).channel(transport.socketChannelClass())
+        InetSocketAddress to = (InetSocketAddress) listener.localAddress();
+        Bootstrap client = new Bootstrap().group(group).channelFactory(transport.socketChannelFactory(to))
                 .handler(new ChannelInboundHandlerAdapter());
         transport.configureClient(client, tcp);
-        Channel dialled = client.connect(listener.localAddress()).sync().channel();
+        Channel dialled = client.connect(to).sync().channel();
         return new Channel[] {accepted.get(5, TimeUnit.SECONDS), dialled};
     }
 }
