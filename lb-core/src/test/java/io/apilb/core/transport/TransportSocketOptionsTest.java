@@ -92,19 +92,24 @@ class TransportSocketOptionsTest {
     @EnumSource(value = Transport.class, names = {"EPOLL", "NIO"})
     void anIpv4AddressIsDialledOverAnIpv4Socket(Transport transport) throws Exception {
         use(transport);
-        int port = ((InetSocketAddress) connect(transport, TUNED)[1].localAddress()).getPort();
+        Channel dialled = connect(transport, TUNED)[1];
+        int from = ((InetSocketAddress) dialled.localAddress()).getPort();
+        int to = ((InetSocketAddress) dialled.remoteAddress()).getPort();
         // The kernel lists IPv4 sockets in tcp, and IPv6 ones, dual-stack included, in tcp6.
-        assertTrue(hasLocalPort("tcp", port), "an IPv4 socket");
-        assertFalse(hasLocalPort("tcp6", port), "not a dual-stack IPv6 one");
+        assertTrue(listsConnection("tcp", from, to), "an IPv4 socket");
+        assertFalse(listsConnection("tcp6", from, to), "not a dual-stack IPv6 one");
     }
 
-    private static boolean hasLocalPort(String table, int port) throws Exception {
+    /** Whether {@code /proc/net/<table>} lists a socket from local port {@code from} to remote port {@code to}. */
+    private static boolean listsConnection(String table, int from, int to) throws Exception {
         Path p = Path.of("/proc/net", table);
         assumeTrue(Files.isReadable(p), p + " is not readable here");
-        String suffix = String.format(Locale.ROOT, ":%04X", port);
+        String local = String.format(Locale.ROOT, ":%04X", from);
+        String remote = String.format(Locale.ROOT, ":%04X", to);
         try (Stream<String> lines = Files.lines(p)) {
             // Columns: sl, local_address, rem_address, ...
-            return lines.skip(1).map(l -> l.trim().split("\\s+")).anyMatch(c -> c[1].endsWith(suffix));
+            return lines.skip(1).map(l -> l.trim().split("\\s+"))
+                    .anyMatch(c -> c[1].endsWith(local) && c[2].endsWith(remote));
         }
     }
 
