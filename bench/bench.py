@@ -983,6 +983,9 @@ def main():
     run.pki = make_pki(run.work, args.key_type)
     if run.dist and "apilb" not in run.skipped:
         run.unpack_dist()
+        # the Java apilb runs on is the tarball's own, not the machine's
+        machine["versions"]["java"] = tool_version(
+            [os.path.join(os.path.dirname(os.path.dirname(run.launcher)), "runtime", "bin", "java"), "-version"])
     run.start_backends()
     run.start_long_lived_lbs()
 
