@@ -21,9 +21,10 @@ import java.util.concurrent.locks.LockSupport;
 
 /**
  * Writes log lines to stdout from one thread, in batches: callers (the event loops, for the access
- * log) only queue the event, and the writer wakes every {@link #FLUSH_NANOS} (50 ms) to encode what is queued
- * and write it with one call. A line per connection therefore costs no thread wake-up and no write
- * of its own, where a classic async appender signals its worker and writes once per line.
+ * log) only queue the event; the first line queued wakes the writer, which then gathers for
+ * {@link #FLUSH_NANOS} (50 ms) and writes what is queued with one call. A line per connection
+ * therefore costs no thread wake-up and no write of its own, where a classic async appender
+ * signals its worker and writes once per line; and an idle balancer's writer does not wake at all.
  *
  * <p>WARN and ERROR lines, and a queue filling up, wake the writer at once. When the queue is full
  * the line is dropped and counted, and the writer reports the count as soon as it has room, so a
@@ -41,6 +42,11 @@ final class BatchingStdoutAppender extends UnsynchronizedAppenderBase<ILoggingEv
     private final PrintStream out;
     private final long flushNanos;
     private volatile boolean stopping;
+    /** A line that must not wait for the batch (WARN, a half-full or full queue) was queued. */
+    private volatile boolean urgent;
+    /** The writer is asleep (or about to be) until a line is queued. */
+    private volatile boolean idle;
+    private final AtomicLong wakeUps = new AtomicLong();
     private Thread writer;
 
     BatchingStdoutAppender(Encoder<ILoggingEvent> encoder, int capacity) {
@@ -84,10 +90,16 @@ final class BatchingStdoutAppender extends UnsynchronizedAppenderBase<ILoggingEv
         }
         if (!queue.offer(event)) {
             dropped.incrementAndGet();
+            urgent = true;
             LockSupport.unpark(writer);
             return;
         }
         if (event.getLevel().isGreaterOrEqual(Level.WARN) || queue.size() >= wakeAt) {
+            urgent = true;
+            LockSupport.unpark(writer);
+        } else if (idle) {
+            // The writer sleeps without a deadline while nothing is queued: this line starts a
+            // batch. (Only then: a wake-up while it gathers would cut the batch short.)
             LockSupport.unpark(writer);
         }
     }
@@ -113,14 +125,28 @@ final class BatchingStdoutAppender extends UnsynchronizedAppenderBase<ILoggingEv
         return dropped.get();
     }
 
+    /** How many times the writer woke up, since start. */
+    long wakeUps() {
+        return wakeUps.get();
+    }
+
     private void writeLoop() {
         List<ILoggingEvent> batch = new ArrayList<>(256);
         ByteArrayOutputStream bytes = new ByteArrayOutputStream(64 * 1024);
         long reported = 0;
         while (true) {
             boolean last = stopping;
-            if (!last && queue.isEmpty()) {
-                LockSupport.parkNanos(this, flushNanos);
+            if (!last) {
+                idle = true; // before looking at the queue: a line queued after the look sees it
+                if (queue.isEmpty() && dropped.get() == reported && !stopping) {
+                    LockSupport.park(this); // until a line is queued (or stop)
+                }
+                idle = false;
+                if (!urgent && !stopping) {
+                    LockSupport.parkNanos(this, flushNanos); // the lines of the next 50 ms go in one write
+                }
+                urgent = false;
+                wakeUps.incrementAndGet();
             }
             long lost = dropped.get();
             if (lost != reported) {

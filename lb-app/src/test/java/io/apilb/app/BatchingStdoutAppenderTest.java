@@ -95,6 +95,23 @@ class BatchingStdoutAppenderTest {
         assertEquals(List.of("WARN started", "INFO routine", "WARN backend down"), sink.lines());
     }
 
+    @Test
+    void anIdleWriterSleepsUntilALineIsQueuedThenWritesItWithinTheBatchTime() throws Exception {
+        start(4096, TimeUnit.MILLISECONDS.toNanos(5));
+        log(Level.INFO, "first");
+        awaitText("first");
+        Thread.sleep(50); // the writer goes back to sleep
+        long before = appender.wakeUps();
+        Thread.sleep(300); // sixty batch times with nothing to write
+        assertEquals(before, appender.wakeUps(), "wake-ups with nothing queued");
+
+        long queuedAt = System.nanoTime();
+        log(Level.INFO, "second");
+        awaitText("second");
+        assertTrue(System.nanoTime() - queuedAt < TimeUnit.SECONDS.toNanos(2), "written once queued");
+        assertEquals(List.of("INFO first", "INFO second"), sink.lines());
+    }
+
     private void awaitText(String text) throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
         while (!sink.text().contains(text) && System.nanoTime() < deadline) {
