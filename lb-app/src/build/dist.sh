@@ -67,6 +67,8 @@ done
 # listened on. A port can still be taken between the check and the bind: then the balancer refuses
 # to start, and the next attempt takes other ports.
 read -r ephemeral_low _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || ephemeral_low=32768
+# a range set to start low leaves no room below it: take ports from 10000-32767 then, and retry
+((ephemeral_low > 11000)) || ephemeral_low=32768
 free_port() {
   local p
   for _ in $(seq 100); do

@@ -139,6 +139,8 @@ public enum Transport {
     private static final Logger log = LoggerFactory.getLogger(Transport.class);
 
     private final Class<? extends ServerChannel> serverChannel;
+    private final ChannelFactory<SocketChannel> ipv4Sockets = () -> newSocketChannel(SocketProtocolFamily.INET);
+    private final ChannelFactory<SocketChannel> dualStackSockets = () -> newSocketChannel(SocketProtocolFamily.INET6);
 
     Transport(Class<? extends ServerChannel> serverChannel) {
         this.serverChannel = serverChannel;
@@ -182,9 +184,7 @@ public enum Transport {
      * comes with every new IPv6 socket. An unresolved address gets a dual-stack socket.
      */
     public ChannelFactory<SocketChannel> socketChannelFactory(InetSocketAddress remote) {
-        SocketProtocolFamily family =
-                remote.getAddress() instanceof Inet4Address ? SocketProtocolFamily.INET : SocketProtocolFamily.INET6;
-        return () -> newSocketChannel(family);
+        return remote.getAddress() instanceof Inet4Address ? ipv4Sockets : dualStackSockets;
     }
 
     /** An event loop group of this transport with {@code threads} threads (0: Netty's default, 2 × cores). */
